@@ -1,0 +1,3 @@
+#![no_main]
+//! Drives `wire::udp::fuzz`: the checked view, every accessor, parse and the emit round trip.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wire::udp::fuzz(data));
