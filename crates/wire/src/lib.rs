@@ -96,3 +96,77 @@ pub(crate) fn write_u16(b: &mut [u8], at: usize, v: u16) {
 pub(crate) fn write_u32(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_be_bytes());
 }
+
+macro_rules! enum_with_unknown {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident($ty:ty) {
+            $( $(#[$vmeta:meta])* $variant:ident = $value:expr ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A value this crate has no name for.
+            Unknown($ty),
+        }
+
+        impl From<$ty> for $name {
+            #[inline]
+            fn from(v: $ty) -> Self {
+                match v {
+                    $( $value => $name::$variant, )+
+                    other => $name::Unknown(other),
+                }
+            }
+        }
+
+        impl From<$name> for $ty {
+            #[inline]
+            fn from(v: $name) -> Self {
+                match v {
+                    $( $name::$variant => $value, )+
+                    $name::Unknown(other) => other,
+                }
+            }
+        }
+    };
+}
+pub(crate) use enum_with_unknown;
+
+enum_with_unknown! {
+    /// The EtherType of an Ethernet II frame, VLAN tag or GRE header.
+    pub enum EtherType(u16) {
+        Ipv4 = 0x0800,
+        Arp = 0x0806,
+        /// 802.1Q customer VLAN tag (C-tag).
+        Vlan = 0x8100,
+        /// 802.1ad service VLAN tag (S-tag, QinQ outer).
+        QinQ = 0x88a8,
+        Ipv6 = 0x86dd,
+        /// Transparent Ethernet bridging (Ethernet inside GRE).
+        TransparentEthernet = 0x6558,
+    }
+}
+
+enum_with_unknown! {
+    /// The IPv4 protocol / IPv6 next-header number.
+    pub enum IpProtocol(u8) {
+        /// IPv6 hop-by-hop options.
+        HopByHop = 0,
+        Icmp = 1,
+        Tcp = 6,
+        Udp = 17,
+        /// IPv6 routing header.
+        Ipv6Route = 43,
+        /// IPv6 fragment header.
+        Ipv6Frag = 44,
+        Gre = 47,
+        Icmpv6 = 58,
+        /// IPv6 "no next header".
+        Ipv6NoNxt = 59,
+        /// IPv6 destination options.
+        Ipv6Opts = 60,
+    }
+}
