@@ -1,1 +1,3 @@
-//! uplane io
+//! uplane devices: the drivers that move packets between the outside world and the graph.
+
+pub mod pcap;
