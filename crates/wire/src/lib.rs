@@ -25,6 +25,11 @@
 #![forbid(unsafe_code)]
 
 pub mod checksum;
+pub mod arp;
+pub mod ethernet;
+pub mod ipv4;
+pub mod ipv6;
+pub mod vlan;
 
 use core::fmt;
 
