@@ -98,7 +98,7 @@ impl GraphBuilder {
                             next,
                         })
                 })
-                .collect::<Result<Box<[u32]>, _>>()?;
+                .collect::<Result<Vec<u32>, _>>()?;
             let error_base = errors.len();
             errors.extend(info.errors.iter().map(|e| ErrorMeta {
                 node: info.name,

@@ -3,7 +3,7 @@
 use crate::builder::GraphError;
 use crate::ctx::Ctx;
 use crate::drop_node::DropError;
-use crate::node::{Node, NodeKind, Wake};
+use crate::node::{Next, Node, NodeKind, Wake};
 use crate::queues::Queues;
 use crate::stats::GraphStats;
 use crate::trace::Tracer;
@@ -19,7 +19,7 @@ pub struct NodeIndex(pub u32);
 pub(crate) struct Slot {
     pub(crate) node: Box<dyn Node>,
     pub(crate) kind: NodeKind,
-    pub(crate) nexts: Box<[u32]>,
+    pub(crate) nexts: Vec<u32>,
     pub(crate) error_base: u16,
     /// Process nodes: when to run next (`None`: suspended until signalled).
     pub(crate) wake: Option<u64>,
@@ -216,6 +216,24 @@ impl Graph {
     /// and packets arriving from another thread).
     pub fn inject(&mut self, node: NodeIndex, frame: &mut Frame) {
         self.queues.enqueue_frame(node.0 as usize, frame);
+    }
+
+    /// Adds an arc from `node` to the node called `target` after the graph is built (VPP's
+    /// `vlib_node_add_next`), returning its slot; an existing arc returns its slot again.
+    /// This is how a packet-generator stream or a new interface picks its next node.
+    pub fn add_next(&mut self, node: NodeIndex, target: &str) -> Result<Next, GraphError> {
+        let t = self
+            .node_index(target)
+            .ok_or_else(|| GraphError::NoSuchNode(target.to_string()))?;
+        let slot = self
+            .slots
+            .get_mut(node.0 as usize)
+            .ok_or_else(|| GraphError::NoSuchNode(format!("#{}", node.0)))?;
+        if let Some(p) = slot.nexts.iter().position(|&n| n == t.0) {
+            return Ok(Next(p as u16));
+        }
+        slot.nexts.push(t.0);
+        Ok(Next(slot.nexts.len() as u16 - 1))
     }
 
     /// Wakes a suspended process node at the next dispatch.

@@ -420,3 +420,32 @@ fn dot_lists_nodes_and_arcs() {
     assert!(dot.contains("\"test-src\" -> \"test-classify\""), "{dot}");
     assert!(dot.contains("\"test-classify\" -> \"test-sink\""), "{dot}");
 }
+
+#[test]
+fn arcs_can_be_added_after_build() {
+    let pool = BufferPool::new(&PoolConfig::new(64)).unwrap();
+    let mut b = GraphBuilder::new();
+    b.add(Source {
+        sent: 0,
+        total: 0,
+        per_poll: 1,
+    })
+    .add(Classify)
+    .add(Sink {
+        seen: Default::default(),
+        frame_sizes: Default::default(),
+    });
+    let mut g = b.build(BufferCache::new(pool)).unwrap();
+    let src = g.node_index("test-src").unwrap();
+    assert_eq!(
+        g.add_next(src, "test-classify").unwrap(),
+        Next(0),
+        "existing arc reused"
+    );
+    assert_eq!(g.add_next(src, "test-sink").unwrap(), Next(1));
+    assert!(g.to_dot().contains("\"test-src\" -> \"test-sink\""));
+    assert!(matches!(
+        g.add_next(src, "nope"),
+        Err(GraphError::NoSuchNode(_))
+    ));
+}
