@@ -30,6 +30,14 @@ pub mod ethernet;
 pub mod ipv4;
 pub mod ipv6;
 pub mod vlan;
+pub mod icmpv4;
+pub mod icmpv6;
+pub mod gre;
+pub mod ndisc;
+pub mod pseudo;
+pub mod tcp;
+pub mod udp;
+pub mod vxlan;
 
 use core::fmt;
 
