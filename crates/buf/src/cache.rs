@@ -3,6 +3,7 @@
 use crate::frame::Frame;
 use crate::meta::Meta;
 use crate::pool::{Buf, BufferPool};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// Buffers moved between a cache and the shared free list at a time.
@@ -15,18 +16,24 @@ const CACHE_MAX: usize = 2 * CACHE_BATCH;
 /// Allocation pops from a local stack, refilled [`CACHE_BATCH`] at a time from the shared
 /// free list; freeing pushes to it and spills a batch back when it passes
 /// `2 * CACHE_BATCH`. The local stack is allocated once, at construction.
+///
+/// No atomic read-modify-write happens per buffer: the cache publishes its length with a
+/// plain store for `show buffers` to sum.
 #[derive(Debug)]
 pub struct BufferCache {
     pool: Arc<BufferPool>,
     local: Vec<u32>,
+    published: Arc<AtomicU32>,
 }
 
 impl BufferCache {
     /// A new, empty cache on `pool`.
     pub fn new(pool: Arc<BufferPool>) -> BufferCache {
+        let published = pool.register_cache();
         BufferCache {
             pool,
             local: Vec::with_capacity(CACHE_MAX + CACHE_BATCH),
+            published,
         }
     }
 
@@ -52,15 +59,12 @@ impl BufferCache {
         let take = want.min(free.len());
         let start = free.len() - take;
         self.local.extend(free.drain(start..).rev());
-        drop(free);
-        self.pool.note_cached(take as i64);
     }
 
     fn spill(&mut self) {
         let give = CACHE_BATCH.min(self.local.len());
         let start = self.local.len() - give;
         self.pool.free_list().extend(self.local.drain(start..));
-        self.pool.note_cached(-(give as i64));
     }
 
     #[inline]
@@ -68,16 +72,16 @@ impl BufferCache {
         if self.local.is_empty() {
             self.refill();
         }
-        let i = self.local.pop()?;
-        self.pool.note_cached(-1);
-        Some(i)
+        self.local.pop()
     }
 
     /// Allocates one empty buffer (data window at `HEADROOM`, length 0, metadata reset).
     /// `None` when the pool is exhausted; the failure is counted in the pool's stats.
     #[inline]
     pub fn alloc(&mut self) -> Option<Buf> {
-        match self.take_one() {
+        let got = self.take_one();
+        self.publish();
+        match got {
             Some(i) => {
                 self.pool.mark_owned(i);
                 let mut b = BufferPool::mint(i);
@@ -108,12 +112,26 @@ impl BufferCache {
             let _ = frame.push(b).map_err(|b| b.forget());
             got += 1;
         }
+        self.publish();
         got
+    }
+
+    #[inline(always)]
+    fn publish(&self) {
+        // Single writer: a plain store, no locked instruction.
+        self.published
+            .store(self.local.len() as u32, Ordering::Relaxed);
     }
 
     /// Frees a buffer and every buffer chained behind it.
     #[inline]
     pub fn free(&mut self, b: Buf) {
+        self.free_one(b);
+        self.publish();
+    }
+
+    #[inline(always)]
+    fn free_one(&mut self, b: Buf) {
         let mut next = Some(b.into_raw());
         while let Some(i) = next {
             next = self.pool.next_in_chain(i);
@@ -122,22 +140,21 @@ impl BufferCache {
                 self.spill();
             }
             self.local.push(i);
-            self.pool.note_cached(1);
         }
     }
 
     /// Frees every buffer of `frame`, leaving it empty.
     pub fn free_frame(&mut self, frame: &mut Frame) {
         for b in frame.drain() {
-            self.free(b);
+            self.free_one(b);
         }
+        self.publish();
     }
 }
 
 impl Drop for BufferCache {
     fn drop(&mut self) {
-        let n = self.local.len();
         self.pool.free_list().append(&mut self.local);
-        self.pool.note_cached(-(n as i64));
+        self.pool.unregister_cache(&self.published);
     }
 }

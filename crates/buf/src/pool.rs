@@ -137,7 +137,8 @@ pub struct BufferPool {
     base: u32,
     count: u32,
     free: Mutex<Vec<u32>>,
-    cached: AtomicU32,
+    /// Each cache's published count of the free buffers it holds.
+    caches: Mutex<Vec<Arc<AtomicU32>>>,
     stats: PoolStats,
     #[cfg(debug_assertions)]
     state: Box<[std::sync::atomic::AtomicU8]>,
@@ -199,7 +200,7 @@ impl BufferPool {
             base,
             count,
             free: Mutex::new(free),
-            cached: AtomicU32::new(0),
+            caches: Mutex::new(Vec::new()),
             stats: PoolStats::default(),
             #[cfg(debug_assertions)]
             state: (0..count)
@@ -318,7 +319,8 @@ impl BufferPool {
 
     /// Buffers sitting in per-thread caches, free but reserved by a thread.
     pub fn cached_count(&self) -> u32 {
-        self.cached.load(Ordering::Relaxed)
+        let caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+        caches.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 
     /// Buffers owned by someone: in frames, queues, rings or leaked.
@@ -386,12 +388,22 @@ impl BufferPool {
         self.free.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn note_cached(&self, delta: i64) {
-        if delta >= 0 {
-            self.cached.fetch_add(delta as u32, Ordering::Relaxed);
-        } else {
-            self.cached.fetch_sub((-delta) as u32, Ordering::Relaxed);
-        }
+    /// Registers a cache's published free count.
+    pub(crate) fn register_cache(&self) -> Arc<AtomicU32> {
+        let c = Arc::new(AtomicU32::new(0));
+        self.caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(c.clone());
+        c
+    }
+
+    /// Forgets a cache's published count (the cache is gone and gave its buffers back).
+    pub(crate) fn unregister_cache(&self, c: &Arc<AtomicU32>) {
+        self.caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|x| !Arc::ptr_eq(x, c));
     }
 
     pub(crate) fn note_alloc_failure(&self, n: u64) {

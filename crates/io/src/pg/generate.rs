@@ -24,6 +24,11 @@ pub(crate) struct Generator {
     /// `payload_sum[n]`: folded sum of the first `n` payload bytes.
     payload_sum: Box<[u16]>,
     next_size: u16,
+    /// The current flow, as an index and as mixed-radix digits (source, destination, source
+    /// port, destination port offsets): an odometer, so no division per packet.
+    flow: u32,
+    digits: [u32; 4],
+    radix: [u32; 4],
 }
 
 impl Generator {
@@ -106,6 +111,20 @@ impl Generator {
             spec: spec.clone(),
             payload_sum: payload_sum.into_boxed_slice(),
             next_size: spec.frame_size.0,
+            flow: 0,
+            digits: [0; 4],
+            radix: {
+                let (s, d) = match spec.ip {
+                    IpSpec::V4 { src, dst } => (src.count, dst.count),
+                    IpSpec::V6 { src, dst } => (src.count, dst.count),
+                };
+                [
+                    s,
+                    d,
+                    u32::from(spec.src_port.count),
+                    u32::from(spec.dst_port.count),
+                ]
+            },
         }
     }
 
@@ -121,25 +140,38 @@ impl Generator {
         usize::from(s)
     }
 
-    /// Writes packet number `seq` (of flow `seq % flows`) of `size` bytes into `out`, which
-    /// is exactly `size` long.
+    /// Moves to the next flow: flow `k` has digits `k` in mixed radix over the ranges.
     #[inline]
-    pub(crate) fn write(&self, seq: u64, out: &mut [u8]) {
+    fn advance_flow(&mut self) {
+        self.flow += 1;
+        if self.flow == self.spec.flows {
+            self.flow = 0;
+            self.digits = [0; 4];
+            return;
+        }
+        for (d, r) in self.digits.iter_mut().zip(self.radix) {
+            *d += 1;
+            if *d < r {
+                return;
+            }
+            *d = 0;
+        }
+    }
+
+    /// Writes packet number `seq` of `out.len()` bytes into `out`, for the current flow,
+    /// then moves to the next flow.
+    #[inline]
+    pub(crate) fn write(&mut self, seq: u64, out: &mut [u8]) {
         let size = out.len();
         out.copy_from_slice(&self.template[..size]);
         let s = &self.spec;
-        let mut k = seq % u64::from(s.flows);
-        let mut digit = |radix: u32| {
-            let d = (k % u64::from(radix)) as u32;
-            k /= u64::from(radix);
-            d
-        };
+        let [d_src, d_dst, d_sport, d_dport] = self.digits;
         let l4_len = size - self.l4_off;
         let proto = proto_of(s.l4);
         let pseudo = match s.ip {
             IpSpec::V4 { src, dst } => {
-                let sa = Ipv4Addr::from_bits(src.first.to_bits().wrapping_add(digit(src.count)));
-                let da = Ipv4Addr::from_bits(dst.first.to_bits().wrapping_add(digit(dst.count)));
+                let sa = Ipv4Addr::from_bits(src.first.to_bits().wrapping_add(d_src));
+                let da = Ipv4Addr::from_bits(dst.first.to_bits().wrapping_add(d_dst));
                 let mut ip = Ipv4Packet::new_unchecked(&mut out[self.ip_off..]);
                 ip.set_src_addr(sa);
                 ip.set_dst_addr(da);
@@ -150,16 +182,8 @@ impl Generator {
                 checksum::pseudo_header_v4(sa, da, u8::from(proto), l4_len as u16)
             }
             IpSpec::V6 { src, dst } => {
-                let sa = Ipv6Addr::from_bits(
-                    src.first
-                        .to_bits()
-                        .wrapping_add(u128::from(digit(src.count))),
-                );
-                let da = Ipv6Addr::from_bits(
-                    dst.first
-                        .to_bits()
-                        .wrapping_add(u128::from(digit(dst.count))),
-                );
+                let sa = Ipv6Addr::from_bits(src.first.to_bits().wrapping_add(u128::from(d_src)));
+                let da = Ipv6Addr::from_bits(dst.first.to_bits().wrapping_add(u128::from(d_dst)));
                 let mut ip = Ipv6Packet::new_unchecked(&mut out[self.ip_off..]);
                 ip.set_src_addr(sa);
                 ip.set_dst_addr(da);
@@ -167,14 +191,8 @@ impl Generator {
                 checksum::pseudo_header_v6(sa, da, u8::from(proto), l4_len as u32)
             }
         };
-        let sport = s
-            .src_port
-            .first
-            .wrapping_add(digit(u32::from(s.src_port.count)) as u16);
-        let dport = s
-            .dst_port
-            .first
-            .wrapping_add(digit(u32::from(s.dst_port.count)) as u16);
+        let sport = s.src_port.first.wrapping_add(d_sport as u16);
+        let dport = s.dst_port.first.wrapping_add(d_dport as u16);
         let hl = l4_header_len(s.l4);
         let l4 = &mut out[self.l4_off..];
         l4[0..2].copy_from_slice(&sport.to_be_bytes());
@@ -200,6 +218,7 @@ impl Generator {
             c = 0xffff; // RFC 768: a computed zero is sent as all ones.
         }
         l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+        self.advance_flow();
     }
 }
 
