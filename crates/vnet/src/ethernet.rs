@@ -1,0 +1,192 @@
+//! `ethernet-input`: the first node after a device. Accepts frames for us (our MAC,
+//! broadcast, multicast groups we joined), selects the VLAN sub-interface from the tag
+//! stack, strips the L2 header and dispatches on the EtherType.
+
+use crate::interface::{IfKind, Interface, Interfaces, SubTags};
+use crate::names;
+use crate::Vnet;
+use buf::{BufFlags, Frame};
+use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
+use wire::ethernet::{EthernetAddress, EthernetFrame};
+use wire::vlan;
+use wire::EtherType;
+
+graph::node_errors! {
+    /// Errors of `ethernet-input`.
+    pub enum EthernetInputError {
+        /// Shorter than an Ethernet header, or a VLAN tag is cut off.
+        Truncated = "frame too short for its L2 header",
+        /// More than [`vlan::MAX_TAGS`] stacked VLAN tags.
+        TooManyTags = "too many stacked VLAN tags",
+        /// A tag stack that selects no sub-interface (or more than two tags).
+        UnknownVlan = "unknown VLAN tags",
+        /// Arrived on an interface index we do not know.
+        UnknownInterface = "unknown rx interface",
+        /// The (sub-)interface is administratively down.
+        InterfaceDown = "interface is down",
+        /// Unicast to another MAC (VPP's "l3 mac mismatch").
+        MacMismatch = "l3 mac mismatch",
+        /// Multicast to a group we did not join.
+        MulticastNotJoined = "multicast group not joined",
+        /// An EtherType no node handles.
+        UnknownEthertype = "unknown ethernet type",
+    }
+}
+
+const NEXT_IP4: Next = Next(0);
+const NEXT_IP6: Next = Next(1);
+const NEXT_ARP: Next = Next(2);
+
+/// Where a frame goes, worked out from its L2 header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Classified {
+    next: Next,
+    rx_if: u32,
+    l2_len: usize,
+    mcast: bool,
+    ethertype: EtherType,
+    vlans: u8,
+}
+
+/// `ethernet-input`: see the module documentation.
+#[derive(Debug)]
+pub struct EthernetInput {
+    vnet: Vnet,
+}
+
+impl EthernetInput {
+    /// The node, reading interfaces from `vnet`.
+    pub fn new(vnet: &Vnet) -> EthernetInput {
+        EthernetInput { vnet: vnet.clone() }
+    }
+}
+
+/// True if `iface` joined the multicast group that `mac` is the address of: IPv4
+/// all-hosts / all-routers, IPv6 all-nodes / all-routers, and the solicited-node groups of
+/// its IPv6 addresses (RFC 4291 §2.7.1, RFC 2464 §7).
+fn joined(iface: &Interface, mac: &EthernetAddress) -> bool {
+    match mac.0 {
+        [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 | 0x02] => true,
+        [0x33, 0x33, 0x00, 0x00, 0x00, 0x01 | 0x02] => true,
+        [0x33, 0x33, 0xff, a, b, c] => iface.ip6.iter().any(|n| {
+            let o = n.address().octets();
+            o[13..16] == [a, b, c]
+        }),
+        _ => false,
+    }
+}
+
+fn classify(ifs: &Interfaces, rx_if: u32, data: &[u8]) -> Result<Classified, EthernetInputError> {
+    let eth = EthernetFrame::new_checked(data).map_err(|_| EthernetInputError::Truncated)?;
+    let stack = vlan::walk_frame(data).map_err(|e| match e {
+        wire::Error::TooLong => EthernetInputError::TooManyTags,
+        _ => EthernetInputError::Truncated,
+    })?;
+    let hw = ifs.get(rx_if).ok_or(EthernetInputError::UnknownInterface)?;
+    let rx = match stack.tags() {
+        [] => hw,
+        tags if tags.len() <= 2 => {
+            let sub = SubTags {
+                outer: (tags[0].tpid, tags[0].tci.vid()),
+                inner: tags.get(1).map(|t| t.tci.vid()),
+            };
+            let parent = match hw.kind {
+                IfKind::Hw { .. } => hw.index,
+                IfKind::Sub { parent, .. } => parent,
+            };
+            ifs.sub(parent, sub)
+                .and_then(|i| ifs.get(i))
+                .ok_or(EthernetInputError::UnknownVlan)?
+        }
+        _ => return Err(EthernetInputError::UnknownVlan),
+    };
+    if !rx.admin_up {
+        return Err(EthernetInputError::InterfaceDown);
+    }
+    let dst = eth.dst_addr();
+    let mcast = dst.is_multicast();
+    if dst.is_broadcast() {
+        // Accepted on every interface.
+    } else if mcast {
+        if !joined(rx, &dst) {
+            return Err(EthernetInputError::MulticastNotJoined);
+        }
+    } else if dst != rx.mac && !rx.promiscuous {
+        return Err(EthernetInputError::MacMismatch);
+    }
+    let next = match stack.ethertype() {
+        EtherType::Ipv4 => NEXT_IP4,
+        EtherType::Ipv6 => NEXT_IP6,
+        EtherType::Arp => NEXT_ARP,
+        _ => return Err(EthernetInputError::UnknownEthertype),
+    };
+    Ok(Classified {
+        next,
+        rx_if: rx.index,
+        l2_len: stack.payload_offset(),
+        mcast,
+        ethertype: stack.ethertype(),
+        vlans: stack.len() as u8,
+    })
+}
+
+impl Node for EthernetInput {
+    fn info(&self) -> NodeInfo {
+        NodeInfo {
+            name: names::ETHERNET_INPUT,
+            kind: NodeKind::Internal,
+            next_nodes: &[names::IP4_INPUT, names::IP6_INPUT, names::ARP_INPUT],
+            errors: EthernetInputError::ALL,
+        }
+    }
+
+    fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
+        let ifs = self.vnet.interfaces();
+        let tracing = cx.tracing();
+        let pool = cx.pool();
+        for mut b in frame.drain() {
+            let mut pkt = pool.get_mut(&mut b);
+            let rx_if = pkt.meta().rx_if;
+            let res = classify(&ifs, rx_if, pkt.data());
+            if tracing && pkt.meta().is_traced() {
+                let d = pkt.data();
+                let (src, dst) = match EthernetFrame::new_checked(d) {
+                    Ok(e) => (e.src_addr(), e.dst_addr()),
+                    Err(_) => (EthernetAddress([0; 6]), EthernetAddress([0; 6])),
+                };
+                let text = match res {
+                    Ok(c) => format!(
+                        "{src} -> {dst} type {:#06x}{} rx-if {}",
+                        u16::from(c.ethertype),
+                        if c.vlans > 0 {
+                            format!(" vlans {}", c.vlans)
+                        } else {
+                            String::new()
+                        },
+                        c.rx_if
+                    ),
+                    Err(e) => format!(
+                        "{src} -> {dst}: {}",
+                        EthernetInputError::ALL[e.code() as usize].message
+                    ),
+                };
+                cx.trace(&b, format_args!("{text}"));
+                pkt = pool.get_mut(&mut b);
+            }
+            match res {
+                Ok(c) => {
+                    let ok = pkt.advance(c.l2_len);
+                    debug_assert!(ok, "classify checked the L2 header fits");
+                    let m = pkt.meta_mut();
+                    m.rx_if = c.rx_if;
+                    m.l3_offset = m.offset() as u16;
+                    if c.mcast {
+                        m.flags.insert(BufFlags::L2_MCAST);
+                    }
+                    cx.enqueue(c.next, b);
+                }
+                Err(e) => cx.drop(b, e),
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! `interface-output`: hands each packet to the output node of its `tx_if`'s device.
+//!
+//! The L2 header is already in place (the rewrite nodes put it there). Each hardware
+//! interface's output node is an arc of this node, added by [`InterfaceOutput::attach`]
+//! when the interface is created.
+
+use crate::interface::IfIndex;
+use crate::names;
+use crate::Vnet;
+use buf::Frame;
+use graph::{Ctx, Graph, GraphError, Next, Node, NodeError, NodeInfo, NodeKind};
+
+graph::node_errors! {
+    /// Errors of `interface-output`.
+    pub enum InterfaceOutputError {
+        /// `tx_if` names no interface with an output node.
+        NoOutput = "no output node for the tx interface",
+        /// The interface is administratively down.
+        InterfaceDown = "interface is down",
+    }
+}
+
+/// `interface-output`: see the module documentation.
+#[derive(Debug)]
+pub struct InterfaceOutput {
+    vnet: Vnet,
+    /// By hardware interface index: the arc to its output node.
+    tx_next: Vec<Option<Next>>,
+}
+
+impl InterfaceOutput {
+    /// The node, reading interfaces from `vnet`.
+    pub fn new(vnet: &Vnet) -> InterfaceOutput {
+        InterfaceOutput {
+            vnet: vnet.clone(),
+            tx_next: Vec::new(),
+        }
+    }
+
+    /// Adds the arc from `interface-output` to hardware interface `hw`'s output node
+    /// `tx_node` in `graph`.
+    pub fn attach(graph: &mut Graph, hw: IfIndex, tx_node: &str) -> Result<(), GraphError> {
+        let me = graph
+            .node_index(names::INTERFACE_OUTPUT)
+            .ok_or_else(|| GraphError::NoSuchNode(names::INTERFACE_OUTPUT.into()))?;
+        let next = graph.add_next(me, tx_node)?;
+        let node = graph
+            .node_mut::<InterfaceOutput>(me)
+            .ok_or_else(|| GraphError::NoSuchNode(names::INTERFACE_OUTPUT.into()))?;
+        let i = hw as usize;
+        if node.tx_next.len() <= i {
+            node.tx_next.resize(i + 1, None);
+        }
+        node.tx_next[i] = Some(next);
+        Ok(())
+    }
+}
+
+impl Node for InterfaceOutput {
+    fn info(&self) -> NodeInfo {
+        NodeInfo {
+            name: names::INTERFACE_OUTPUT,
+            kind: NodeKind::Internal,
+            next_nodes: &[],
+            errors: InterfaceOutputError::ALL,
+        }
+    }
+
+    fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
+        let ifs = self.vnet.interfaces();
+        let tracing = cx.tracing();
+        for b in frame.drain() {
+            let tx = cx.pool().meta(&b).tx_if;
+            let target = match ifs.get(tx) {
+                None => Err(InterfaceOutputError::NoOutput),
+                Some(i) if !i.admin_up => Err(InterfaceOutputError::InterfaceDown),
+                Some(i) => self
+                    .tx_next
+                    .get(i.hw_index() as usize)
+                    .copied()
+                    .flatten()
+                    .ok_or(InterfaceOutputError::NoOutput),
+            };
+            if tracing {
+                let name = ifs.get(tx).map_or("?", |i| i.name.as_str());
+                cx.trace(&b, format_args!("tx-if {tx} ({name})"));
+            }
+            match target {
+                Ok(next) => cx.enqueue(next, b),
+                Err(e) => cx.drop(b, e),
+            }
+        }
+    }
+}
