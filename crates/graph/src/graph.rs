@@ -302,5 +302,8 @@ impl Drop for Graph {
             self.cache.free_frame(&mut frame);
             self.queues.recycle(frame);
         }
+        for s in &mut self.slots {
+            s.node.release(&mut self.cache);
+        }
     }
 }

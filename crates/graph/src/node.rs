@@ -2,7 +2,7 @@
 
 use crate::ctx::Ctx;
 use crate::error::ErrorInfo;
-use buf::Frame;
+use buf::{BufferCache, Frame};
 use std::any::Any;
 
 /// When a node runs.
@@ -78,5 +78,11 @@ pub trait Node: Any + Send {
     fn run(&mut self, cx: &mut Ctx<'_>) -> Wake {
         let _ = cx;
         Wake::Suspend
+    }
+
+    /// Gives back every buffer the node holds between calls (packets waiting for ARP,
+    /// buffers posted to a device ring). Called once, when the graph is dropped.
+    fn release(&mut self, cache: &mut BufferCache) {
+        let _ = cache;
     }
 }

@@ -449,3 +449,41 @@ fn arcs_can_be_added_after_build() {
         Err(GraphError::NoSuchNode(_))
     ));
 }
+
+/// Holds packets between calls and gives them back on release.
+struct Holder(Vec<buf::Buf>);
+impl Node for Holder {
+    fn info(&self) -> NodeInfo {
+        NodeInfo {
+            name: "test-classify",
+            kind: NodeKind::Internal,
+            next_nodes: &[],
+            errors: &[],
+        }
+    }
+    fn process(&mut self, _cx: &mut Ctx<'_>, frame: &mut Frame) {
+        self.0.extend(frame.drain());
+    }
+    fn release(&mut self, cache: &mut BufferCache) {
+        for b in self.0.drain(..) {
+            cache.free(b);
+        }
+    }
+}
+
+#[test]
+fn nodes_release_held_buffers_when_the_graph_drops() {
+    let pool = BufferPool::new(&PoolConfig::new(64)).unwrap();
+    let mut b = GraphBuilder::new();
+    b.add(Source {
+        sent: 0,
+        total: 7,
+        per_poll: 7,
+    })
+    .add(Holder(Vec::new()));
+    let mut g = b.build(BufferCache::new(pool.clone())).unwrap();
+    g.dispatch(0);
+    assert_eq!(pool.in_use(), 7);
+    drop(g);
+    assert_eq!(pool.in_use(), 0);
+}
