@@ -24,19 +24,19 @@
 
 #![forbid(unsafe_code)]
 
-pub mod checksum;
 pub mod arp;
+pub mod checksum;
 pub mod ethernet;
-pub mod ipv4;
-pub mod ipv6;
-pub mod vlan;
+pub mod gre;
 pub mod icmpv4;
 pub mod icmpv6;
-pub mod gre;
+pub mod ipv4;
+pub mod ipv6;
 pub mod ndisc;
 pub mod pseudo;
 pub mod tcp;
 pub mod udp;
+pub mod vlan;
 pub mod vxlan;
 
 use core::fmt;

@@ -25,7 +25,9 @@ fn replay_fuzz_corpora() {
         let mut seen = 0;
         for sub in ["corpus", "regressions"] {
             let dir = root.join(sub).join(name);
-            let Ok(files) = std::fs::read_dir(&dir) else { continue };
+            let Ok(files) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for f in files {
                 let path = f.unwrap().path();
                 let bytes = std::fs::read(&path).unwrap();
@@ -33,7 +35,10 @@ fn replay_fuzz_corpora() {
                 seen += 1;
             }
         }
-        assert!(seen > 0, "fuzz target {name} has no seed corpus in fuzz/corpus/{name}");
+        assert!(
+            seen > 0,
+            "fuzz target {name} has no seed corpus in fuzz/corpus/{name}"
+        );
     }
 }
 
