@@ -14,14 +14,19 @@
 //! `Meta::opaque`, at the positions named in [`opaque`].
 
 pub mod adj;
+pub mod dpo;
 pub mod ethernet;
 pub mod interface;
+pub mod neighbor;
 pub mod output;
+pub mod ratelimit;
 
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use adj::{AdjIndex, AdjState, AdjTable, Adjacency};
+pub use dpo::{Dpo, DpoIndex, DpoTable};
 pub use interface::{IfError, IfIndex, IfKind, Interface, Interfaces, SubTags, IF_NONE};
+pub use neighbor::{Learned, Neighbor, NeighborTable};
 
 /// What the words of `Meta::opaque` mean between vnet nodes.
 pub mod opaque {
@@ -58,6 +63,8 @@ pub struct Vnet {
     pub interfaces: Arc<RwLock<Interfaces>>,
     /// Adjacencies (neighbours and their L2 headers).
     pub adjacencies: Arc<RwLock<AdjTable>>,
+    /// ARP and ND results, and packets waiting for them.
+    pub neighbors: Arc<Mutex<NeighborTable>>,
 }
 
 impl Vnet {
@@ -79,6 +86,11 @@ impl Vnet {
     /// Reads the adjacencies.
     pub fn adjacencies(&self) -> RwLockReadGuard<'_, AdjTable> {
         self.adjacencies.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The neighbour table.
+    pub fn neighbors(&self) -> MutexGuard<'_, NeighborTable> {
+        self.neighbors.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Changes the adjacencies.
