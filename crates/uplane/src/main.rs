@@ -47,30 +47,55 @@ fn main() -> Result<()> {
     b.add(PgInput::new()).add(null);
     let mut g = b.build(BufferCache::new(pool.clone()))?;
     let source = match &args.replay {
-        Some(path) => Source::Replay { path: path.clone(), timing: Timing::FullSpeed },
+        Some(path) => Source::Replay {
+            path: path.clone(),
+            timing: Timing::FullSpeed,
+        },
         None => Source::Generate(PacketSpec {
             ip: IpSpec::V4 {
-                src: Ip4Range { first: Ipv4Addr::new(10, 1, 0, 2), count: 32 },
-                dst: Ip4Range { first: Ipv4Addr::new(10, 2, 0, 2), count: 32 },
+                src: Ip4Range {
+                    first: Ipv4Addr::new(10, 1, 0, 2),
+                    count: 32,
+                },
+                dst: Ip4Range {
+                    first: Ipv4Addr::new(10, 2, 0, 2),
+                    count: 32,
+                },
             },
-            src_port: PortRange { first: 1024, count: 64 },
+            src_port: PortRange {
+                first: 1024,
+                count: 64,
+            },
             frame_size: (args.size, args.size),
             flows: args.flows,
             ..PacketSpec::default()
         }),
     };
-    let stream = StreamSpec { name: "demo".into(), source, count: Some(args.packets), rate_pps: None, rx_if: 0 };
+    let stream = StreamSpec {
+        name: "demo".into(),
+        source,
+        count: Some(args.packets),
+        rate_pps: None,
+        rx_if: 0,
+    };
     PgInput::add_stream(&mut g, stream, "null-output")?;
     g.trace_add("pg-input", args.trace)?;
     let pg = g.node_index("pg-input").context("pg-input")?;
     g.node_mut::<PgInput>(pg).context("pg-input")?.enable();
 
-    println!("uplane {}: {} packets from pg-input through the graph into null-output\n", env!("CARGO_PKG_VERSION"), args.packets);
+    println!(
+        "uplane {}: {} packets from pg-input through the graph into null-output\n",
+        env!("CARGO_PKG_VERSION"),
+        args.packets
+    );
     let t0 = Instant::now();
     let mut now = 0u64;
     while sink.packets() < args.packets {
         now = t0.elapsed().as_nanos() as u64;
-        if g.dispatch(now).polled == 0 && !g.has_pending() && g.node_mut::<PgInput>(pg).is_some_and(|p| p.done()) {
+        if g.dispatch(now).polled == 0
+            && !g.has_pending()
+            && g.node_mut::<PgInput>(pg).is_some_and(|p| p.done())
+        {
             break;
         }
     }
