@@ -1,0 +1,148 @@
+//! IPv6 longest-prefix match: a multibit trie of one 24-bit stride and then 8-bit strides
+//! (`rte_lpm6`'s layout), leaf-pushed.
+//!
+//! A lookup loads one entry per stride until it meets a leaf: one load for prefixes up to
+//! /24, two up to /32, four for a /48, at most fourteen for a /128.
+//!
+//! Memory: the root is 64 MiB of `AtomicU32` plus 16 MiB of writer-only depth bytes; each
+//! group of 256 entries is 1 KiB (+256 B of depths). A prefix of length L needs the groups
+//! on its path below /24 (ceil((L-24)/8)); siblings share them, so a BGP-like table needs
+//! about one group per route. Groups are allocated in chunks of 64 as needed, up to
+//! `max_groups`.
+
+use crate::error::{ConfigError, RouteError};
+use crate::qsbr::Qsbr;
+use crate::trie::{GroupStats, MemoryUsage, Tables, Trie};
+use crate::NO_ROUTE;
+use std::net::Ipv6Addr;
+use std::sync::Arc;
+
+/// Default group limit: 2^22 groups (4 GiB if all were used; allocated lazily).
+pub const DEFAULT_GROUPS6: u32 = 1 << 22;
+
+/// The writer's handle of an IPv6 LPM. Same contract as [`crate::Lpm4`].
+#[derive(Debug)]
+pub struct Lpm6 {
+    trie: Trie,
+    table: Lpm6Table,
+}
+
+/// The read side of an IPv6 LPM: lookups only, lock-free, from any thread. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Lpm6Table {
+    t: Arc<Tables>,
+}
+
+impl Lpm6 {
+    /// An empty LPM with its own [`Qsbr`] domain and room for `max_groups` groups.
+    pub fn new(max_groups: u32) -> Result<Lpm6, ConfigError> {
+        Self::with_qsbr(max_groups, Qsbr::new())
+    }
+
+    /// An empty LPM whose freed groups wait for the readers of `qsbr`.
+    pub fn with_qsbr(max_groups: u32, qsbr: Arc<Qsbr>) -> Result<Lpm6, ConfigError> {
+        if max_groups == 0 || max_groups > 1 << 24 {
+            return Err(ConfigError::MaxGroups(max_groups));
+        }
+        let trie = Trie::new(128, max_groups, qsbr);
+        let table = Lpm6Table {
+            t: trie.tables().clone(),
+        };
+        Ok(Lpm6 { trie, table })
+    }
+
+    /// The read side, for worker threads.
+    pub fn table(&self) -> Lpm6Table {
+        self.table.clone()
+    }
+
+    /// The reclamation domain readers register with.
+    pub fn qsbr(&self) -> &Arc<Qsbr> {
+        self.trie.qsbr()
+    }
+
+    /// Adds `prefix/len → value`, returning the value it replaced. Host bits past `len`
+    /// must be clear; `value` must be at most [`crate::MAX_VALUE`]. On error nothing changed.
+    pub fn insert(
+        &mut self,
+        prefix: Ipv6Addr,
+        len: u8,
+        value: u32,
+    ) -> Result<Option<u32>, RouteError> {
+        self.trie.insert(u128::from(prefix), len, value)
+    }
+
+    /// Removes `prefix/len`, returning its value; its addresses fall back to the covering
+    /// rule. `Ok(None)` when there was no such rule.
+    pub fn remove(&mut self, prefix: Ipv6Addr, len: u8) -> Result<Option<u32>, RouteError> {
+        self.trie.remove(u128::from(prefix), len)
+    }
+
+    /// The value of exactly `prefix/len`, if that rule exists.
+    pub fn get_exact(&self, prefix: Ipv6Addr, len: u8) -> Option<u32> {
+        self.trie.get_exact(u128::from(prefix), len)
+    }
+
+    /// Every rule as `(prefix, len, value)`: by length, in no order within a length.
+    pub fn iter(&self) -> impl Iterator<Item = (Ipv6Addr, u8, u32)> + '_ {
+        self.trie.iter().map(|(k, l, v)| (Ipv6Addr::from(k), l, v))
+    }
+
+    /// Rules held.
+    pub fn len(&self) -> usize {
+        self.trie.len()
+    }
+
+    /// True when no rule is held.
+    pub fn is_empty(&self) -> bool {
+        self.trie.len() == 0
+    }
+
+    /// The longest match for `addr`.
+    pub fn lookup(&self, addr: Ipv6Addr) -> Option<u32> {
+        self.table.lookup(addr)
+    }
+
+    /// Makes groups every reader has left behind reusable; returns how many still wait.
+    pub fn reclaim(&mut self) -> usize {
+        self.trie.reclaim()
+    }
+
+    /// Group usage.
+    pub fn groups(&self) -> GroupStats {
+        self.trie.group_stats()
+    }
+
+    /// Memory held, in bytes.
+    pub fn memory(&self) -> MemoryUsage {
+        self.trie.memory_bytes()
+    }
+}
+
+impl Lpm6Table {
+    /// The longest match for `addr`, or `None`.
+    #[inline]
+    pub fn lookup(&self, addr: Ipv6Addr) -> Option<u32> {
+        let v = self.t.lookup6(u128::from(addr));
+        (v != NO_ROUTE).then_some(v)
+    }
+
+    /// The longest match for `u128::from(addr)`, or [`NO_ROUTE`].
+    #[inline(always)]
+    pub fn lookup_raw(&self, addr: u128) -> u32 {
+        self.t.lookup6(addr)
+    }
+
+    /// Looks up `addrs` (`u128::from(Ipv6Addr)`) into `out` ([`NO_ROUTE`] where nothing
+    /// matches). Handles `min(addrs.len(), out.len())` entries.
+    pub fn lookup_bulk(&self, addrs: &[u128], out: &mut [u32]) {
+        for (&a, o) in addrs.iter().zip(out.iter_mut()) {
+            *o = self.t.lookup6(a);
+        }
+    }
+}
+
+/// `addr` with the bits past `len` cleared (`len` above 128 keeps it whole).
+pub fn mask6(addr: Ipv6Addr, len: u8) -> Ipv6Addr {
+    Ipv6Addr::from(crate::trie::mask(u128::from(addr), len.min(128)))
+}
