@@ -1,0 +1,751 @@
+//! The startup configuration: TOML, checked completely before anything starts.
+//!
+//! Every problem is reported as `FILE:LINE:COLUMN: FIELD: what is wrong (what was
+//! expected)`, where FIELD is the path in the file (`interface[1].address[0]`). Parsing is
+//! two steps: serde reads the TOML into raw structures that keep each value's position
+//! (`toml::Spanned`), then [`Config::from_raw`] checks meanings (addresses, drivers, names,
+//! references between sections) and builds the typed [`Config`].
+
+use core::net::{IpAddr, SocketAddr};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use wire::ethernet::EthernetAddress;
+use wire::ipv4::Ipv4Cidr;
+use wire::ipv6::Ipv6Cidr;
+
+/// The CLI socket when the config names none.
+pub const DEFAULT_CLI_SOCKET: &str = "/run/uplane/cli.sock";
+/// The metrics listener when the config names none.
+pub const DEFAULT_METRICS: &str = "127.0.0.1:9090";
+
+/// A configuration problem, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line (0 when the problem has no single place).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The field's path (`interface[0].driver`); empty for syntax errors.
+    pub field: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        if !self.field.is_empty() {
+            write!(f, ": {}", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// An interface's driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// AF_XDP socket on a kernel interface, with uplane's XDP program.
+    AfXdp,
+    /// AF_PACKET mmap rings on a kernel interface.
+    AfPacket,
+    /// A TAP interface toward the host kernel.
+    Tap,
+    /// Packets read from (and written to) pcap files.
+    Pcap,
+    /// The packet generator.
+    Pg,
+}
+
+impl Driver {
+    const NAMES: &'static str = "af_xdp, af_packet, tap, pcap or pg";
+
+    fn parse(s: &str) -> Option<Driver> {
+        Some(match s {
+            "af_xdp" => Driver::AfXdp,
+            "af_packet" => Driver::AfPacket,
+            "tap" => Driver::Tap,
+            "pcap" => Driver::Pcap,
+            "pg" => Driver::Pg,
+            _ => return None,
+        })
+    }
+
+    /// True if the driver takes over a kernel interface named by `host-if`.
+    pub fn needs_host_if(self) -> bool {
+        matches!(self, Driver::AfXdp | Driver::AfPacket)
+    }
+}
+
+/// An IPv4 or IPv6 address with its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpCidr {
+    /// IPv4.
+    V4(Ipv4Cidr),
+    /// IPv6.
+    V6(Ipv6Cidr),
+}
+
+impl IpCidr {
+    fn parse(s: &str) -> Option<IpCidr> {
+        if s.contains(':') {
+            s.parse().ok().map(IpCidr::V6)
+        } else {
+            s.parse().ok().map(IpCidr::V4)
+        }
+    }
+}
+
+impl fmt::Display for IpCidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IpCidr::V4(c) => c.fmt(f),
+            IpCidr::V6(c) => c.fmt(f),
+        }
+    }
+}
+
+/// One `[[interface]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceConfig {
+    /// uplane's name for it.
+    pub name: String,
+    /// Its driver.
+    pub driver: Driver,
+    /// The kernel interface it takes over (af_xdp, af_packet) or creates (tap).
+    pub host_if: Option<String>,
+    /// Its addresses.
+    pub addresses: Vec<IpCidr>,
+    /// L3 MTU.
+    pub mtu: u16,
+    /// MAC address (default: the device's, or a locally administered one).
+    pub mac: Option<EthernetAddress>,
+}
+
+/// Where a route sends packets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteTarget {
+    /// Via a next hop, optionally pinned to an interface.
+    Via {
+        /// Next hop.
+        via: IpAddr,
+        /// Interface name.
+        interface: Option<String>,
+    },
+    /// Out of an interface, the destination itself being the next hop.
+    Interface(String),
+    /// Dropped silently.
+    Blackhole,
+    /// Dropped with ICMP unreachable.
+    Unreachable,
+}
+
+/// One `[[route]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// The destination prefix (host bits cleared).
+    pub prefix: IpCidr,
+    /// Where it goes.
+    pub target: RouteTarget,
+}
+
+/// One `[[service]]`: a small service on the data-plane addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// `echo`, `discard` or `http`.
+    pub kind: String,
+    /// Address and port.
+    pub listen: SocketAddr,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where the file came from (for messages).
+    pub file: PathBuf,
+    /// CLI socket path.
+    pub cli_socket: PathBuf,
+    /// Prometheus listener (`None`: off).
+    pub metrics: Option<SocketAddr>,
+    /// Worker threads (0: the main thread forwards).
+    pub workers: u32,
+    /// Packet buffers.
+    pub buffers: u32,
+    /// Interfaces, in file order.
+    pub interfaces: Vec<InterfaceConfig>,
+    /// Routes, in file order.
+    pub routes: Vec<RouteConfig>,
+    /// Services, in file order.
+    pub services: Vec<ServiceConfig>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCli {
+    socket: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<Spanned<String>>,
+    enable: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCpu {
+    workers: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBuffers {
+    count: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawInterface {
+    name: Spanned<String>,
+    driver: Spanned<String>,
+    host_if: Option<Spanned<String>>,
+    #[serde(default)]
+    address: Vec<Spanned<String>>,
+    mtu: Option<Spanned<u32>>,
+    mac: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    prefix: Spanned<String>,
+    via: Option<Spanned<String>>,
+    interface: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    kind: Spanned<String>,
+    listen: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    cli: RawCli,
+    #[serde(default)]
+    metrics: RawMetrics,
+    #[serde(default)]
+    cpu: RawCpu,
+    #[serde(default)]
+    buffers: RawBuffers,
+    #[serde(default)]
+    interface: Vec<RawInterface>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
+    #[serde(default)]
+    service: Vec<RawService>,
+}
+
+/// Turns byte offsets into line and column for messages.
+struct Locator<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn at(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rfind('\n')
+            .map_or(before.len(), |nl| before.len() - nl - 1)
+            + 1;
+        (line, column)
+    }
+
+    fn err<T>(
+        &self,
+        v: &Spanned<T>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        let (line, column) = self.at(v.span().start);
+        ConfigError {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Checks `text` as if read from `file`.
+    pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        let loc = Locator { file, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((0, 0), |s| loc.at(s.start));
+            ConfigError {
+                file: file.to_path_buf(),
+                line,
+                column,
+                field: String::new(),
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        Config::from_raw(&loc, raw)
+    }
+
+    fn from_raw(loc: &Locator<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
+        let cli_socket = match &raw.cli.socket {
+            Some(s) if s.get_ref().is_empty() => {
+                return Err(loc.err(s, "cli.socket", "empty path"))
+            }
+            Some(s) => PathBuf::from(s.get_ref()),
+            None => PathBuf::from(DEFAULT_CLI_SOCKET),
+        };
+        let metrics = if raw.metrics.enable == Some(false) {
+            None
+        } else {
+            match &raw.metrics.listen {
+                Some(s) => Some(s.get_ref().parse::<SocketAddr>().map_err(|_| {
+                    loc.err(
+                        s,
+                        "metrics.listen",
+                        format!(
+                            "{:?} is not an address:port (expected like 127.0.0.1:9090)",
+                            s.get_ref()
+                        ),
+                    )
+                })?),
+                None => DEFAULT_METRICS.parse().ok(),
+            }
+        };
+        let workers = match &raw.cpu.workers {
+            Some(w) if *w.get_ref() > 64 => {
+                return Err(loc.err(w, "cpu.workers", format!("{} is above 64", w.get_ref())))
+            }
+            Some(w) => *w.get_ref(),
+            None => 0,
+        };
+        let buffers = match &raw.buffers.count {
+            Some(c) if !(1024..=buf::BufferPool::MAX_BUFFERS).contains(c.get_ref()) => {
+                return Err(loc.err(
+                    c,
+                    "buffers.count",
+                    format!(
+                        "{} is outside 1024..={}",
+                        c.get_ref(),
+                        buf::BufferPool::MAX_BUFFERS
+                    ),
+                ))
+            }
+            Some(c) => *c.get_ref(),
+            None => 16 * 1024,
+        };
+
+        let mut names = HashSet::new();
+        let mut interfaces = Vec::new();
+        for (i, r) in raw.interface.iter().enumerate() {
+            let f = |name: &str| format!("interface[{i}].{name}");
+            let name = r.name.get_ref();
+            if name.is_empty()
+                || name.len() > 32
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(loc.err(
+                    &r.name,
+                    f("name"),
+                    format!("{name:?}: expected 1 to 32 letters, digits, '-', '_' or '.'"),
+                ));
+            }
+            if !names.insert(name.clone()) {
+                return Err(loc.err(
+                    &r.name,
+                    f("name"),
+                    format!("{name:?} is used by an earlier interface"),
+                ));
+            }
+            let driver = Driver::parse(r.driver.get_ref()).ok_or_else(|| {
+                loc.err(
+                    &r.driver,
+                    f("driver"),
+                    format!(
+                        "{:?} is not a driver (expected {})",
+                        r.driver.get_ref(),
+                        Driver::NAMES
+                    ),
+                )
+            })?;
+            let host_if = r.host_if.as_ref().map(|h| h.get_ref().clone());
+            if driver.needs_host_if() && host_if.is_none() {
+                return Err(loc.err(
+                    &r.driver,
+                    f("host-if"),
+                    format!(
+                        "driver {:?} needs host-if (the kernel interface to take over)",
+                        r.driver.get_ref()
+                    ),
+                ));
+            }
+            if let Some(h) = &r.host_if {
+                if h.get_ref().is_empty() || h.get_ref().len() > 15 {
+                    return Err(loc.err(
+                        h,
+                        f("host-if"),
+                        format!("{:?}: a Linux interface name is 1 to 15 bytes", h.get_ref()),
+                    ));
+                }
+            }
+            let mut addresses = Vec::new();
+            for (k, a) in r.address.iter().enumerate() {
+                let c = IpCidr::parse(a.get_ref()).ok_or_else(|| {
+                    loc.err(a, f(&format!("address[{k}]")), format!("{:?} is not an address with prefix (expected like 10.1.0.1/24 or fd01::1/64)", a.get_ref()))
+                })?;
+                addresses.push(c);
+            }
+            let mtu = match &r.mtu {
+                Some(m) if !(68..=9000).contains(m.get_ref()) => {
+                    return Err(loc.err(
+                        m,
+                        f("mtu"),
+                        format!("{} is outside 68..=9000", m.get_ref()),
+                    ))
+                }
+                Some(m) => *m.get_ref() as u16,
+                None => 1500,
+            };
+            let mac = match &r.mac {
+                Some(m) => Some(parse_mac(m.get_ref()).ok_or_else(|| {
+                    loc.err(
+                        m,
+                        f("mac"),
+                        format!(
+                            "{:?} is not a MAC address (expected like 02:00:00:00:00:01)",
+                            m.get_ref()
+                        ),
+                    )
+                })?),
+                None => None,
+            };
+            interfaces.push(InterfaceConfig {
+                name: name.clone(),
+                driver,
+                host_if,
+                addresses,
+                mtu,
+                mac,
+            });
+        }
+
+        let mut routes = Vec::new();
+        for (i, r) in raw.route.iter().enumerate() {
+            let f = |name: &str| format!("route[{i}].{name}");
+            let prefix = IpCidr::parse(r.prefix.get_ref()).ok_or_else(|| {
+                loc.err(
+                    &r.prefix,
+                    f("prefix"),
+                    format!(
+                        "{:?} is not a prefix (expected like 10.8.0.0/16)",
+                        r.prefix.get_ref()
+                    ),
+                )
+            })?;
+            let prefix = match prefix {
+                IpCidr::V4(c) => IpCidr::V4(c.network()),
+                IpCidr::V6(c) => IpCidr::V6(
+                    Ipv6Cidr::new(mask6(c.address(), c.prefix_len()), c.prefix_len()).unwrap_or(c),
+                ),
+            };
+            let interface = match &r.interface {
+                Some(n) if !names.contains(n.get_ref()) => {
+                    return Err(loc.err(
+                        n,
+                        f("interface"),
+                        format!("{:?} is not an interface of this config", n.get_ref()),
+                    ))
+                }
+                Some(n) => Some(n.get_ref().clone()),
+                None => None,
+            };
+            let target = match (&r.kind, &r.via) {
+                (Some(k), via) => {
+                    let t = match k.get_ref().as_str() {
+                        "blackhole" => RouteTarget::Blackhole,
+                        "unreachable" => RouteTarget::Unreachable,
+                        other => return Err(loc.err(
+                            k,
+                            f("kind"),
+                            format!(
+                                "{other:?} is not a route kind (expected blackhole or unreachable)"
+                            ),
+                        )),
+                    };
+                    if let Some(v) = via {
+                        return Err(loc.err(
+                            v,
+                            f("via"),
+                            "a blackhole or unreachable route has no next hop",
+                        ));
+                    }
+                    t
+                }
+                (None, Some(v)) => {
+                    let via: IpAddr = v.get_ref().parse().map_err(|_| {
+                        loc.err(
+                            v,
+                            f("via"),
+                            format!("{:?} is not an IP address", v.get_ref()),
+                        )
+                    })?;
+                    if via.is_ipv4() != matches!(prefix, IpCidr::V4(_)) {
+                        return Err(loc.err(
+                            v,
+                            f("via"),
+                            "next hop and prefix are of different IP versions",
+                        ));
+                    }
+                    RouteTarget::Via { via, interface }
+                }
+                (None, None) => {
+                    match interface {
+                        Some(n) => RouteTarget::Interface(n),
+                        None => return Err(loc.err(
+                            &r.prefix,
+                            f("via"),
+                            "a route needs via, interface, or kind = \"blackhole\"/\"unreachable\"",
+                        )),
+                    }
+                }
+            };
+            routes.push(RouteConfig { prefix, target });
+        }
+
+        let mut services = Vec::new();
+        for (i, s) in raw.service.iter().enumerate() {
+            let kind = s.kind.get_ref();
+            if !["echo", "discard", "http"].contains(&kind.as_str()) {
+                return Err(loc.err(
+                    &s.kind,
+                    format!("service[{i}].kind"),
+                    format!("{kind:?} is not a service (expected echo, discard or http)"),
+                ));
+            }
+            let listen = s.listen.get_ref().parse::<SocketAddr>().map_err(|_| {
+                loc.err(
+                    &s.listen,
+                    format!("service[{i}].listen"),
+                    format!("{:?} is not an address:port", s.listen.get_ref()),
+                )
+            })?;
+            services.push(ServiceConfig {
+                kind: kind.clone(),
+                listen,
+            });
+        }
+
+        Ok(Config {
+            file: loc.file.to_path_buf(),
+            cli_socket,
+            metrics,
+            workers,
+            buffers,
+            interfaces,
+            routes,
+            services,
+        })
+    }
+}
+
+fn mask6(a: core::net::Ipv6Addr, len: u8) -> core::net::Ipv6Addr {
+    let bits = a.to_bits();
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(len.min(128)))
+    };
+    core::net::Ipv6Addr::from_bits(bits & mask)
+}
+
+fn parse_mac(s: &str) -> Option<EthernetAddress> {
+    let mut out = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in &mut out {
+        let p = parts.next()?;
+        if p.len() != 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(EthernetAddress(out))
+}
+
+/// Fuzz entry point: any bytes give a config or an error, never a panic.
+#[doc(hidden)]
+pub fn fuzz(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Err(e) = Config::parse(Path::new("fuzz.toml"), text) {
+            let _ = e.to_string();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("uplane.toml"), text)
+    }
+
+    const GOOD: &str = r#"
+[cli]
+socket = "/run/uplane/cli.sock"
+[metrics]
+listen = "127.0.0.1:9090"
+[[interface]]
+name = "lan"
+driver = "af_xdp"
+host-if = "veth-lan"
+address = ["10.1.0.1/24", "fd01::1/64"]
+[[interface]]
+name = "wan"
+driver = "af_packet"
+host-if = "veth-wan"
+address = ["10.2.0.1/24"]
+mtu = 1400
+mac = "02:00:00:00:00:02"
+[[route]]
+prefix = "10.8.0.0/16"
+via = "10.2.0.2"
+[[route]]
+prefix = "192.0.2.7/24"
+kind = "blackhole"
+[[route]]
+prefix = "fd08::/48"
+interface = "lan"
+[[service]]
+kind = "echo"
+listen = "10.1.0.1:7"
+"#;
+
+    #[test]
+    fn the_issue_example_parses() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.interfaces.len(), 2);
+        assert_eq!(c.interfaces[0].driver, Driver::AfXdp);
+        assert_eq!(c.interfaces[0].addresses[1].to_string(), "fd01::1/64");
+        assert_eq!(c.interfaces[1].mtu, 1400);
+        assert_eq!(
+            c.routes[0].target,
+            RouteTarget::Via {
+                via: "10.2.0.2".parse().unwrap(),
+                interface: None
+            }
+        );
+        assert_eq!(
+            c.routes[1].prefix.to_string(),
+            "192.0.2.0/24",
+            "host bits cleared"
+        );
+        assert_eq!(c.routes[1].target, RouteTarget::Blackhole);
+        assert_eq!(c.routes[2].target, RouteTarget::Interface("lan".into()));
+        assert_eq!(c.metrics, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(c.workers, 0);
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.cli_socket, PathBuf::from(DEFAULT_CLI_SOCKET));
+        assert!(c.interfaces.is_empty());
+    }
+
+    /// Each bad config names file, line and field and says what was expected.
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let cases: &[(&str, &str, usize, &str)] = &[
+            ("[[interface]]\nname = \"a\"\ndriver = \"dpdk\"\n", "interface[0].driver", 3, "af_xdp, af_packet"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"af_xdp\"\n", "interface[0].host-if", 3, "needs host-if"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\naddress = [\"10.1.0.1/33\"]\n", "interface[0].address[0]", 4, "10.1.0.1/24"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\nmtu = 20\n", "interface[0].mtu", 4, "68..=9000"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\n[[interface]]\nname = \"a\"\ndriver = \"tap\"\n", "interface[1].name", 5, "earlier"),
+            ("[[route]]\nprefix = \"10.0.0.0/8\"\nvia = \"fd00::1\"\n", "route[0].via", 3, "different IP versions"),
+            ("[[route]]\nprefix = \"10.0.0.0/8\"\ninterface = \"nope\"\n", "route[0].interface", 3, "not an interface"),
+            ("[[route]]\nprefix = \"10.0.0.0/8\"\n", "route[0].via", 2, "needs via"),
+            ("[[route]]\nprefix = \"ten\"\nvia = \"10.0.0.1\"\n", "route[0].prefix", 2, "10.8.0.0/16"),
+            ("[metrics]\nlisten = \"localhost\"\n", "metrics.listen", 2, "address:port"),
+            ("[cpu]\nworkers = 1000\n", "cpu.workers", 2, "above 64"),
+            ("[[service]]\nkind = \"ftp\"\nlisten = \"10.0.0.1:21\"\n", "service[0].kind", 2, "echo, discard or http"),
+        ];
+        for (text, field, line, hint) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!(&e.field, field, "{text}\n-> {e}");
+            assert_eq!(e.line, *line, "{e}");
+            let shown = e.to_string();
+            assert!(
+                shown.starts_with(&format!("uplane.toml:{line}:")),
+                "{shown}"
+            );
+            assert!(shown.contains(hint), "{shown} should say {hint}");
+        }
+    }
+
+    #[test]
+    fn syntax_and_unknown_fields_point_at_the_place() {
+        let e = parse("[[interface]]\nname = \"a\"\ndriver = \"tap\"\nspeed = 10\n").unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(
+            e.message.contains("unknown field") && e.message.contains("speed"),
+            "{e}"
+        );
+        let e = parse("[cli\nsocket = 1\n").unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
+        let e = parse("[cli]\nsocket = 5\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn any_bytes_give_a_config_or_an_error() {
+        // A stable stand-in for fuzzing: mutate the good config byte by byte.
+        let good = GOOD.as_bytes();
+        for i in 0..good.len() {
+            for b in [b'"', b'[', b'=', b'\n', b'x', 0xff] {
+                let mut v = good.to_vec();
+                v[i] = b;
+                if let Ok(s) = std::str::from_utf8(&v) {
+                    let _ = parse(s);
+                }
+            }
+        }
+    }
+}
