@@ -14,12 +14,16 @@
 //! `Meta::opaque`, at the positions named in [`opaque`].
 
 pub mod adj;
+pub mod arp;
 pub mod dpo;
 pub mod ethernet;
 pub mod interface;
+pub mod ip4;
+pub mod ip6_placeholder;
 pub mod neighbor;
 pub mod output;
 pub mod ratelimit;
+mod register;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -27,6 +31,7 @@ pub use adj::{AdjIndex, AdjState, AdjTable, Adjacency};
 pub use dpo::{Dpo, DpoIndex, DpoTable};
 pub use interface::{IfError, IfIndex, IfKind, Interface, Interfaces, SubTags, IF_NONE};
 pub use neighbor::{Learned, Neighbor, NeighborTable};
+pub use register::{attach_interfaces, register};
 
 /// What the words of `Meta::opaque` mean between vnet nodes.
 pub mod opaque {
@@ -65,6 +70,8 @@ pub struct Vnet {
     pub adjacencies: Arc<RwLock<AdjTable>>,
     /// ARP and ND results, and packets waiting for them.
     pub neighbors: Arc<Mutex<NeighborTable>>,
+    /// IPv4 FIB, DPOs and routes ([`ip4`]).
+    pub ip4: Arc<RwLock<ip4::Ip4>>,
 }
 
 impl Vnet {
@@ -96,5 +103,15 @@ impl Vnet {
     /// Changes the adjacencies.
     pub fn adjacencies_mut(&self) -> RwLockWriteGuard<'_, AdjTable> {
         self.adjacencies.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the IPv4 state (once per frame in `ip4-lookup`).
+    pub fn ip4(&self) -> RwLockReadGuard<'_, ip4::Ip4> {
+        self.ip4.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the IPv4 state (the `ip4_*` control-plane methods do).
+    pub fn ip4_mut(&self) -> RwLockWriteGuard<'_, ip4::Ip4> {
+        self.ip4.write().unwrap_or_else(|e| e.into_inner())
     }
 }

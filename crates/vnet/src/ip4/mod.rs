@@ -1,0 +1,211 @@
+//! IPv4: the forwarding state, its control plane and the IPv4 nodes.
+//!
+//! ```text
+//! ethernet-input ─▶ ip4-input ─▶ ip4-lookup ─┬▶ ip4-rewrite ─┬▶ interface-output
+//!                                            │               ├▶ ip4-frag ─▶ ip4-rewrite
+//!                                            │               ├▶ ip4-arp (incomplete adjacency)
+//!                                            │               └▶ ip4-icmp-error (TTL, DF)
+//!                                            ├▶ ip4-local ─┬▶ ip4-lookup (echo reply)
+//!                                            │             ├▶ <ip4-local-l4> (the stack, when attached)
+//!                                            │             └▶ ip4-icmp-error (port/protocol unreachable)
+//!                                            ├▶ ip4-arp (glean)
+//!                                            └▶ ip4-icmp-error (unreachable) ─▶ ip4-lookup
+//! ```
+//!
+//! [`Ip4`] holds the FIB (prefix → [`DpoIndex`]), the [`DpoTable`] and the route entries
+//! the control plane manages; it lives in [`crate::Vnet::ip4`] behind an `RwLock` that
+//! `ip4-lookup` reads once per frame. The control plane is a set of methods on
+//! [`crate::Vnet`] (`ip4_add_address`, `ip4_add_route`, ...), in [`config`].
+
+pub mod config;
+pub mod fib;
+pub mod frag;
+pub mod icmp_error;
+pub mod input;
+pub mod local;
+pub mod lookup;
+pub mod reassembly;
+pub mod rewrite;
+
+pub use config::{Ip4ConfigError, Path, Route, RouteSource};
+pub use fib::Ip4Fib;
+
+use crate::dpo::{Dpo, DpoIndex, DpoTable};
+use crate::interface::IfIndex;
+use core::net::Ipv4Addr;
+use std::collections::BTreeMap;
+
+/// Node names of the IPv4 path.
+pub mod names {
+    /// IPv4 header validation.
+    pub const IP4_INPUT: &str = "ip4-input";
+    /// FIB lookup.
+    pub const IP4_LOOKUP: &str = "ip4-lookup";
+    /// TTL, MTU and L2 rewrite.
+    pub const IP4_REWRITE: &str = "ip4-rewrite";
+    /// Delivery to our own addresses.
+    pub const IP4_LOCAL: &str = "ip4-local";
+    /// ICMP error generation.
+    pub const IP4_ICMP_ERROR: &str = "ip4-icmp-error";
+    /// Fragmentation.
+    pub const IP4_FRAG: &str = "ip4-frag";
+    /// Neighbour resolution (glean and incomplete adjacencies).
+    pub const IP4_ARP: &str = "ip4-arp";
+    /// ARP input.
+    pub const ARP_INPUT: &str = "arp-input";
+    /// Neighbour aging, pending-packet expiry and gratuitous ARP.
+    pub const IP4_NEIGHBOR_PROCESS: &str = "ip4-neighbor-process";
+}
+
+/// `Meta::opaque[opaque::ADJ]` value that means "glean: resolve the destination itself on
+/// `Meta::tx_if`" rather than an adjacency index.
+pub const ADJ_GLEAN: u32 = u32::MAX;
+
+/// Tunables of the IPv4 path, read by the nodes when they are created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ip4Params {
+    /// ICMP errors each interface may send per second.
+    pub icmp_rate_per_sec: u64,
+    /// ICMP errors each interface may send in a burst.
+    pub icmp_burst: u64,
+    /// A dynamic neighbour not confirmed for this long is removed (ns).
+    pub neighbor_max_age_ns: u64,
+    /// Packets waiting for ARP longer than this are dropped (ns).
+    pub pending_timeout_ns: u64,
+    /// At most one ARP request per neighbour per this interval (ns).
+    pub arp_request_interval_ns: u64,
+    /// How often the neighbour process runs (ns).
+    pub process_interval_ns: u64,
+    /// A datagram being reassembled is dropped after this long (ns).
+    pub reassembly_timeout_ns: u64,
+    /// Most datagrams reassembled at once.
+    pub reassembly_max_datagrams: usize,
+    /// Most fragments per datagram.
+    pub reassembly_max_fragments: usize,
+}
+
+impl Default for Ip4Params {
+    fn default() -> Self {
+        Ip4Params {
+            icmp_rate_per_sec: 100,
+            icmp_burst: 50,
+            neighbor_max_age_ns: 300_000_000_000,
+            pending_timeout_ns: 3_000_000_000,
+            arp_request_interval_ns: 1_000_000_000,
+            process_interval_ns: 100_000_000,
+            reassembly_timeout_ns: 2_000_000_000,
+            reassembly_max_datagrams: 64,
+            reassembly_max_fragments: 32,
+        }
+    }
+}
+
+/// One prefix's route entry: what each source contributes; the best source wins.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Entry {
+    pub(crate) sources: BTreeMap<RouteSource, Dpo>,
+    pub(crate) paths: Vec<Path>,
+}
+
+/// The IPv4 forwarding state. Change it through the `ip4_*` methods of [`crate::Vnet`].
+#[derive(Debug)]
+pub struct Ip4 {
+    pub(crate) fib: Ip4Fib,
+    pub(crate) dpos: DpoTable,
+    pub(crate) routes: BTreeMap<(u32, u8), Entry>,
+    /// Gratuitous ARPs to send: (interface, address), drained by `ip4-neighbor-process`.
+    pub(crate) garp: Vec<(IfIndex, Ipv4Addr)>,
+    /// Tunables.
+    pub params: Ip4Params,
+}
+
+impl Default for Ip4 {
+    fn default() -> Self {
+        Ip4::new()
+    }
+}
+
+impl Ip4 {
+    /// State with the special routes every router has: 0.0.0.0/8, 224.0.0.0/4 (no
+    /// multicast forwarding yet), 240.0.0.0/4 and 255.255.255.255/32 drop.
+    pub fn new() -> Ip4 {
+        let mut ip4 = Ip4 {
+            fib: Ip4Fib::new(),
+            dpos: DpoTable::new(),
+            routes: BTreeMap::new(),
+            garp: Vec::new(),
+            params: Ip4Params::default(),
+        };
+        for (net, len) in [
+            (Ipv4Addr::new(0, 0, 0, 0), 8),
+            (Ipv4Addr::new(224, 0, 0, 0), 4),
+            (Ipv4Addr::new(240, 0, 0, 0), 4),
+            (Ipv4Addr::BROADCAST, 32),
+        ] {
+            // Four prefixes in an empty table cannot exhaust it.
+            let _ = ip4.set_source(u32::from(net), len, RouteSource::Special, Some(Dpo::Drop));
+        }
+        ip4
+    }
+
+    /// The leaf for `dst` (longest-prefix match).
+    #[inline]
+    pub fn lookup(&self, dst: Ipv4Addr) -> DpoIndex {
+        self.fib.lookup(u32::from(dst))
+    }
+
+    /// The DPO table the leaves index.
+    #[inline]
+    pub fn dpos(&self) -> &DpoTable {
+        &self.dpos
+    }
+
+    /// Sets (or with `None` clears) what `source` says about `net/len`, then re-derives
+    /// the entry's DPO and writes the FIB.
+    pub(crate) fn set_source(
+        &mut self,
+        net: u32,
+        len: u8,
+        source: RouteSource,
+        dpo: Option<Dpo>,
+    ) -> Result<(), Ip4ConfigError> {
+        let key = (net & config::mask(len), len);
+        let e = self.routes.entry(key).or_default();
+        match dpo {
+            Some(d) => {
+                e.sources.insert(source, d);
+            }
+            None => {
+                e.sources.remove(&source);
+            }
+        }
+        self.sync(key)
+    }
+
+    /// Writes the FIB leaf of `key` from its best source (or removes the prefix).
+    pub(crate) fn sync(&mut self, key: (u32, u8)) -> Result<(), Ip4ConfigError> {
+        let best = self
+            .routes
+            .get(&key)
+            .and_then(|e| e.sources.values().next().cloned());
+        match best {
+            Some(d) => {
+                let i = self.dpos.intern(d);
+                if let Err(e) = self.fib.insert(key.0, key.1, i) {
+                    // Keep routes and FIB in step: forget what could not be installed.
+                    if let Some(e) = self.routes.get_mut(&key) {
+                        e.sources.clear();
+                    }
+                    self.routes.remove(&key);
+                    self.fib.remove(key.0, key.1);
+                    return Err(Ip4ConfigError::Fib(e.to_string()));
+                }
+            }
+            None => {
+                self.routes.remove(&key);
+                self.fib.remove(key.0, key.1);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! `ip4-rewrite`: the forwarding step for packets `ip4-lookup` gave an adjacency
+//! (`opaque[ADJ]`). TTL ≤ 1 → ICMP time exceeded; larger than the adjacency's MTU →
+//! `ip4-frag`, or ICMP fragmentation needed when DF is set; otherwise TTL minus one with
+//! the checksum updated incrementally, the adjacency's L2 header prepended, `tx_if` set,
+//! and on to `interface-output`. An incomplete adjacency sends the packet to `ip4-arp`.
+
+use super::names;
+use crate::adj::AdjState;
+use crate::{opaque, Vnet};
+use buf::Frame;
+use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
+use wire::ipv4::Ipv4Packet;
+
+graph::node_errors! {
+    /// Errors and counters of `ip4-rewrite`.
+    pub enum Ip4RewriteError {
+        /// `opaque[ADJ]` names no adjacency.
+        BadAdjacency = "ip4 adjacency index unknown",
+        /// A packet too short to hold an IPv4 header (only reachable by a buggy caller).
+        Malformed = "ip4 header unreadable",
+        /// Not enough headroom for the L2 header.
+        NoHeadroom = "no headroom for the L2 header",
+        /// TTL ≤ 1: sent to ip4-icmp-error (counted, not dropped).
+        TtlExpired = "ip4 ttl expired in transit",
+        /// Larger than the MTU with DF set: sent to ip4-icmp-error (counted).
+        MtuExceededDf = "ip4 MTU exceeded and DF set",
+        /// Larger than the MTU: sent to ip4-frag (counted).
+        NeedsFragmentation = "ip4 MTU exceeded, fragmenting",
+    }
+}
+
+const NEXT_OUTPUT: Next = Next(0);
+const NEXT_ARP: Next = Next(1);
+const NEXT_ICMP_ERROR: Next = Next(2);
+const NEXT_FRAG: Next = Next(3);
+
+/// `ip4-rewrite`: see the module documentation.
+#[derive(Debug)]
+pub struct Ip4Rewrite {
+    vnet: Vnet,
+}
+
+impl Ip4Rewrite {
+    /// The node, reading adjacencies from `vnet`.
+    pub fn new(vnet: &Vnet) -> Ip4Rewrite {
+        Ip4Rewrite { vnet: vnet.clone() }
+    }
+}
+
+enum Step {
+    Out,
+    Arp,
+    Icmp(u32, u32),
+    Frag,
+    Err(Ip4RewriteError),
+}
+
+impl Node for Ip4Rewrite {
+    fn info(&self) -> NodeInfo {
+        NodeInfo {
+            name: names::IP4_REWRITE,
+            kind: NodeKind::Internal,
+            next_nodes: &[
+                crate::names::INTERFACE_OUTPUT,
+                names::IP4_ARP,
+                names::IP4_ICMP_ERROR,
+                names::IP4_FRAG,
+            ],
+            errors: Ip4RewriteError::ALL,
+        }
+    }
+
+    fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
+        let adjs = self.vnet.adjacencies();
+        let pool = cx.pool();
+        let tracing = cx.tracing();
+        for mut b in frame.drain() {
+            let mut pkt = pool.get_mut(&mut b);
+            let ai = pkt.meta().opaque[opaque::ADJ];
+            let step = match adjs.get(ai) {
+                None => Step::Err(Ip4RewriteError::BadAdjacency),
+                Some(adj) if adj.state != AdjState::Complete => Step::Arp,
+                Some(adj) => {
+                    let (meta, data) = pkt.split();
+                    match Ipv4Packet::new_checked(data) {
+                        Err(_) => Step::Err(Ip4RewriteError::Malformed),
+                        Ok(p) if p.ttl() <= 1 => Step::Icmp(11 << 8, 0),
+                        Ok(p) if p.total_len() > adj.mtu => {
+                            if p.dont_frag() {
+                                Step::Icmp(3 << 8 | 4, u32::from(adj.mtu))
+                            } else {
+                                Step::Frag
+                            }
+                        }
+                        Ok(mut p) => {
+                            p.decrement_ttl();
+                            meta.tx_if = adj.tx_if;
+                            let rw = adj.rewrite();
+                            match pkt.prepend(rw.len()) {
+                                Some(h) => {
+                                    h.copy_from_slice(rw);
+                                    Step::Out
+                                }
+                                None => Step::Err(Ip4RewriteError::NoHeadroom),
+                            }
+                        }
+                    }
+                }
+            };
+            if tracing && pool.meta(&b).is_traced() {
+                trace(cx, &b, ai, &step);
+            }
+            match step {
+                Step::Out => cx.enqueue(NEXT_OUTPUT, b),
+                Step::Arp => cx.enqueue(NEXT_ARP, b),
+                Step::Frag => {
+                    cx.count(Ip4RewriteError::NeedsFragmentation, 1);
+                    cx.enqueue(NEXT_FRAG, b)
+                }
+                Step::Icmp(ty_code, data) => {
+                    let m = pool.meta_mut(&mut b);
+                    m.opaque[opaque::ICMP] = ty_code;
+                    m.opaque[opaque::ICMP_DATA] = data;
+                    cx.count(
+                        if ty_code >> 8 == 11 {
+                            Ip4RewriteError::TtlExpired
+                        } else {
+                            Ip4RewriteError::MtuExceededDf
+                        },
+                        1,
+                    );
+                    cx.enqueue(NEXT_ICMP_ERROR, b)
+                }
+                Step::Err(e) => cx.drop(b, e),
+            }
+        }
+    }
+}
+
+#[cold]
+fn trace(cx: &mut Ctx<'_>, b: &buf::Buf, adj: u32, step: &Step) {
+    let p = cx.pool().get(b);
+    let text = match step {
+        Step::Out => {
+            let d = p.data();
+            let l2: String = d.iter().take(14).map(|x| format!("{x:02x}")).collect();
+            format!(
+                "tx-if {} adj {adj}: l2 {l2}, {} bytes",
+                p.meta().tx_if,
+                d.len()
+            )
+        }
+        Step::Arp => format!("adj {adj} incomplete: to ip4-arp"),
+        Step::Frag => format!("adj {adj}: over MTU, to ip4-frag"),
+        Step::Icmp(tc, data) => format!(
+            "adj {adj}: icmp type {} code {} ({data})",
+            tc >> 8,
+            tc & 0xff
+        ),
+        Step::Err(e) => format!(
+            "error: {}",
+            Ip4RewriteError::ALL[usize::from(e.code())].message
+        ),
+    };
+    cx.trace(b, format_args!("{text}"));
+}
