@@ -5,9 +5,14 @@
 //! - [`syscall!`] turns a libc `-1` into `io::Error` (mio's helper);
 //! - [`mmap::Region`] is an owned, page-aligned mapping (anonymous or from a descriptor),
 //!   unmapped on drop;
+//! - [`netdev`] does interface ioctls (flags, MTU, MAC, TAP setup), [`netns`] `setns`,
+//!   [`packet`] AF_PACKET sockets and their TPACKET_V3 rings;
 //! - [`tsc`] reads the time-stamp counter for per-node clocks and calibrates it once.
 
 pub mod mmap;
+pub mod netdev;
+pub mod netns;
+pub mod packet;
 pub mod tsc;
 
 /// Calls a libc function and turns a `-1` return into the thread's `io::Error`.
