@@ -7,8 +7,11 @@
 //!   and whether JSON output is wanted) and a [`Response`] (text, or a JSON value, or an
 //!   error).
 
+pub mod client;
 pub mod grammar;
 pub mod protocol;
+pub mod server;
 
 pub use grammar::{parse, Command, ParseError, COMMANDS};
 pub use protocol::{Request, Response};
+pub use server::{CliServer, Handler};
