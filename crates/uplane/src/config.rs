@@ -497,56 +497,57 @@ impl Config {
                 Some(n) => Some(n.get_ref().clone()),
                 None => None,
             };
-            let target = match (&r.kind, &r.via) {
-                (Some(k), via) => {
-                    let t = match k.get_ref().as_str() {
-                        "blackhole" => RouteTarget::Blackhole,
-                        "unreachable" => RouteTarget::Unreachable,
-                        other => return Err(loc.err(
-                            k,
-                            f("kind"),
-                            format!(
+            let target =
+                match (&r.kind, &r.via) {
+                    (Some(k), via) => {
+                        let t = match k.get_ref().as_str() {
+                            "blackhole" => RouteTarget::Blackhole,
+                            "unreachable" => RouteTarget::Unreachable,
+                            other => {
+                                return Err(loc.err(
+                                    k,
+                                    f("kind"),
+                                    format!(
                                 "{other:?} is not a route kind (expected blackhole or unreachable)"
                             ),
-                        )),
-                    };
-                    if let Some(v) = via {
-                        return Err(loc.err(
-                            v,
-                            f("via"),
-                            "a blackhole or unreachable route has no next hop",
-                        ));
+                                ))
+                            }
+                        };
+                        if let Some(v) = via {
+                            return Err(loc.err(
+                                v,
+                                f("via"),
+                                "a blackhole or unreachable route has no next hop",
+                            ));
+                        }
+                        t
                     }
-                    t
-                }
-                (None, Some(v)) => {
-                    let via: IpAddr = v.get_ref().parse().map_err(|_| {
-                        loc.err(
-                            v,
-                            f("via"),
-                            format!("{:?} is not an IP address", v.get_ref()),
-                        )
-                    })?;
-                    if via.is_ipv4() != matches!(prefix, IpCidr::V4(_)) {
-                        return Err(loc.err(
-                            v,
-                            f("via"),
-                            "next hop and prefix are of different IP versions",
-                        ));
+                    (None, Some(v)) => {
+                        let via: IpAddr = v.get_ref().parse().map_err(|_| {
+                            loc.err(
+                                v,
+                                f("via"),
+                                format!("{:?} is not an IP address", v.get_ref()),
+                            )
+                        })?;
+                        if via.is_ipv4() != matches!(prefix, IpCidr::V4(_)) {
+                            return Err(loc.err(
+                                v,
+                                f("via"),
+                                "next hop and prefix are of different IP versions",
+                            ));
+                        }
+                        RouteTarget::Via { via, interface }
                     }
-                    RouteTarget::Via { via, interface }
-                }
-                (None, None) => {
-                    match interface {
+                    (None, None) => match interface {
                         Some(n) => RouteTarget::Interface(n),
                         None => return Err(loc.err(
                             &r.prefix,
                             f("via"),
                             "a route needs via, interface, or kind = \"blackhole\"/\"unreachable\"",
                         )),
-                    }
-                }
-            };
+                    },
+                };
             routes.push(RouteConfig { prefix, target });
         }
 
