@@ -89,6 +89,9 @@ pub struct AfPacket {
     info: HwInfo,
     stats: Arc<DeviceStats>,
     mac: [u8; 6],
+    /// Longest frame accepted on rx without GSO: MTU plus L2 header and one tag. Read at
+    /// open and refreshed with the kernel counters (not an ioctl per burst).
+    max_frame: usize,
 }
 
 static FANOUT_GROUP: AtomicU16 = AtomicU16::new(1);
@@ -121,6 +124,7 @@ impl AfPacket {
         }
         let ctl = queues[0].sock.as_fd();
         let mac = netdev::mac(ctl, &name).map_err(os("SIOCGIFHWADDR"))?;
+        let mtu = netdev::mtu(ctl, &name).map_err(os("SIOCGIFMTU"))?;
         let mut mode = format!(
             "TPACKET_V3 mmap rx, TPACKET_V3 mmap tx{}",
             if ring.qdisc_bypass {
@@ -163,6 +167,7 @@ impl AfPacket {
             info,
             stats: DeviceStats::new(cfg.queues, cfg.queues),
             mac,
+            max_frame: mtu as usize + L2_OVERHEAD,
         })
     }
 
@@ -248,7 +253,6 @@ impl Device for AfPacket {
     }
 
     fn rx_burst(&mut self, queue: usize, cache: &mut BufferCache, frame: &mut Frame) -> usize {
-        let max_len = self.mtu() as usize + L2_OVERHEAD;
         let (Some(q), Some(st)) = (self.queues.get_mut(queue), self.stats.rx.get(queue)) else {
             return 0;
         };
@@ -257,7 +261,11 @@ impl Device for AfPacket {
             if let Ok(k) = q.sock.kernel_stats() {
                 st.ring_full.add(u64::from(k.drops));
             }
+            if let Ok(mtu) = netdev::mtu(q.sock.as_fd(), &self.name) {
+                self.max_frame = mtu as usize + L2_OVERHEAD;
+            }
         }
+        let max_len = self.max_frame;
         let mut got = 0;
         let mut spare: Option<Buf> = None;
         while frame.room() > 0 {
@@ -379,6 +387,66 @@ mod tests {
         assert_eq!(sum, 0xffff, "a complete checksum sums to all ones");
         assert!(!complete_checksum(&mut udp, 4, 6));
         assert!(!complete_checksum(&mut udp, usize::MAX, 2));
+    }
+
+    #[test]
+    fn gso_truncated_and_oversize_packets_are_dropped_and_counted() {
+        use super::rx_one;
+        use crate::device::QueueCounters;
+        use sys::packet::{RxPacket, VnetHeader};
+        let pool = buf::BufferPool::new(&buf::PoolConfig::new(16)).unwrap();
+        let mut cache = buf::BufferCache::new(pool.clone());
+        let st = QueueCounters::default();
+        let mut b = cache.alloc().unwrap();
+        let big = vec![0u8; 3000];
+        let gso = VnetHeader {
+            gso_type: 1,
+            gso_size: 1448,
+            ..VnetHeader::default()
+        };
+        let pkt = |data, wire_len, vnet| RxPacket {
+            data,
+            wire_len,
+            vnet,
+            status: 0,
+        };
+        // A TCP super-packet over the MTU: we do not segment, so it is dropped.
+        assert!(!rx_one(
+            &pkt(&big, 3000, Some(gso)),
+            1518,
+            &mut b,
+            &cache,
+            &st
+        ));
+        // Cut short by the ring (snaplen < wire length).
+        assert!(!rx_one(
+            &pkt(&big[..100], 3000, None),
+            1518,
+            &mut b,
+            &cache,
+            &st
+        ));
+        // Larger than a buffer's room.
+        let huge = vec![0u8; buf::CHUNK_SIZE];
+        assert!(!rx_one(
+            &pkt(&huge, huge.len() as u32, None),
+            9018,
+            &mut b,
+            &cache,
+            &st
+        ));
+        // A GSO-marked packet that fits the MTU is one segment already: delivered.
+        assert!(rx_one(
+            &pkt(&big[..1000], 1000, Some(gso)),
+            1518,
+            &mut b,
+            &cache,
+            &st
+        ));
+        let s = st.snapshot();
+        assert_eq!((s.drops, s.oversize, s.packets, s.bytes), (3, 3, 1, 1000));
+        assert_eq!(pool.get(&b).data().len(), 1000);
+        cache.free(b);
     }
 
     fn pseudo_sum(src: std::net::Ipv4Addr, dst: std::net::Ipv4Addr) -> u16 {
