@@ -270,7 +270,8 @@ pub trait Device: Send + fmt::Debug {
     fn stats(&self) -> &Arc<DeviceStats>;
 
     /// Gives back every buffer the device holds (zero-copy rings). Copying drivers hold
-    /// none. Called by the nodes' [`graph::Node::release`].
+    /// none. Called by the nodes' [`graph::Node::release`] — by the input and the output
+    /// node, so it must be idempotent (the second call finds nothing to give back).
     fn release(&mut self, cache: &mut BufferCache) {
         let _ = cache;
     }
