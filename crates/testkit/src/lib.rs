@@ -95,6 +95,15 @@ impl Lab {
         }
     }
 
+    /// An empty lab whose namespaces are called `PREFIX-NAME` (a fixed prefix, for the
+    /// demo, where people type the names; tests use [`Lab::new`]).
+    pub fn with_prefix(prefix: &str) -> Lab {
+        Lab {
+            prefix: prefix.to_string(),
+            namespaces: Vec::new(),
+        }
+    }
+
     /// Creates namespace `name` (the real name is returned; use `name` in the other calls)
     /// with its loopback up.
     pub fn netns(&mut self, name: &str) -> Result<String, LabError> {

@@ -2,3 +2,4 @@
 //! CLI server and the wiring of devices into the graph).
 
 pub mod config;
+pub mod daemon;

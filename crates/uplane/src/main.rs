@@ -1,130 +1,90 @@
 //! `uplane`: the data-plane daemon.
 //!
-//! Until the daemon issue lands, running it with no arguments runs the graph demo: a
-//! packet-generator stream through the vector graph into the null sink, then VPP-style
-//! `show runtime`, `show errors`, `show buffers` and `show trace` output.
+//! - `uplane -c FILE` runs the router the file describes, in the foreground.
+//! - `uplane demo` (and plain `uplane`) builds a small lab in network namespaces and routes
+//!   between its two hosts, showing what happens, then keeps running for `uplanectl`.
+//! - `uplane pg` pushes generated packets through the graph alone (no root, no network).
+//!
+//! SIGTERM and SIGINT stop it cleanly: devices closed, buffers returned, namespaces it
+//! created removed.
+
+mod demo;
+mod pgdemo;
 
 use anyhow::{Context, Result};
-use buf::{BufferCache, BufferPool, PoolConfig};
-use clap::Parser;
-use graph::GraphBuilder;
-use io::null::NullOutput;
-use io::pg::{Ip4Range, IpSpec, PacketSpec, PgInput, PortRange, Source, StreamSpec, Timing};
-use std::net::Ipv4Addr;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use uplane::config::Config;
+use uplane::daemon::metrics::Metrics;
+use uplane::daemon::Daemon;
 
 /// uplane: a user-space network data plane.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Packets to generate.
-    #[arg(long, default_value_t = 10_000_000)]
-    packets: u64,
-    /// Frame size in bytes (as stored; 60 is a 64-byte frame on the wire).
-    #[arg(long, default_value_t = 60)]
-    size: u16,
-    /// Distinct flows.
-    #[arg(long, default_value_t = 1024)]
-    flows: u32,
-    /// Replay this pcap/pcapng file instead of generating packets.
-    #[arg(long)]
-    replay: Option<PathBuf>,
-    /// Packets to trace from pg-input.
-    #[arg(long, default_value_t = 2)]
-    trace: u32,
-    /// Buffers in the pool.
-    #[arg(long, default_value_t = 16 * 1024)]
-    buffers: u32,
+    /// Run the router described by this TOML file.
+    #[arg(short = 'c', long = "config")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Build a lab in network namespaces and route between its hosts (needs root).
+    Demo(demo::DemoArgs),
+    /// Push generated packets through the graph into a sink and show the counters.
+    Pg(pgdemo::PgArgs),
+    /// Check a config file and print what it describes, without starting anything.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// Sets `stop` on SIGTERM or SIGINT.
+pub(crate) fn stop_flag() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    Ok(stop)
+}
+
+fn run_config(path: &std::path::Path) -> Result<()> {
+    let config = Config::load(path)?;
+    let stop = stop_flag()?;
+    let metrics = match config.metrics {
+        Some(a) => Some(Metrics::bind(a).with_context(|| format!("metrics.listen {a}"))?),
+        None => None,
+    };
+    let cli = ctl::CliServer::bind(&config.cli_socket)
+        .with_context(|| format!("cli.socket {}", config.cli_socket.display()))?;
+    let mut d = Daemon::new(config)?;
+    eprintln!(
+        "uplane: running; CLI at {} (uplanectl -s {0} show interfaces)",
+        cli.path().display()
+    );
+    d.run(&stop, Some(cli), metrics);
+    Ok(())
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let pool = BufferPool::new(&PoolConfig::new(args.buffers)).context("buffers")?;
-    let null = NullOutput::new();
-    let sink = null.stats();
-    let mut b = GraphBuilder::new();
-    b.add(PgInput::new()).add(null);
-    let mut g = b.build(BufferCache::new(pool.clone()))?;
-    let source = match &args.replay {
-        Some(path) => Source::Replay {
-            path: path.clone(),
-            timing: Timing::FullSpeed,
-        },
-        None => Source::Generate(PacketSpec {
-            ip: IpSpec::V4 {
-                src: Ip4Range {
-                    first: Ipv4Addr::new(10, 1, 0, 2),
-                    count: 32,
-                },
-                dst: Ip4Range {
-                    first: Ipv4Addr::new(10, 2, 0, 2),
-                    count: 32,
-                },
-            },
-            src_port: PortRange {
-                first: 1024,
-                count: 64,
-            },
-            frame_size: (args.size, args.size),
-            flows: args.flows,
-            ..PacketSpec::default()
-        }),
-    };
-    let stream = StreamSpec {
-        name: "demo".into(),
-        source,
-        count: Some(args.packets),
-        rate_pps: None,
-        rx_if: 0,
-    };
-    PgInput::add_stream(&mut g, stream, "null-output")?;
-    g.trace_add("pg-input", args.trace)?;
-    let pg = g.node_index("pg-input").context("pg-input")?;
-    g.node_mut::<PgInput>(pg).context("pg-input")?.enable();
-
-    println!(
-        "uplane {}: {} packets from pg-input through the graph into null-output\n",
-        env!("CARGO_PKG_VERSION"),
-        args.packets
-    );
-    let t0 = Instant::now();
-    let mut now = 0u64;
-    while sink.packets() < args.packets {
-        now = t0.elapsed().as_nanos() as u64;
-        if g.dispatch(now).polled == 0
-            && !g.has_pending()
-            && g.node_mut::<PgInput>(pg).is_some_and(|p| p.done())
-        {
-            break;
+    match (args.config, args.cmd) {
+        (Some(path), None) => run_config(&path),
+        (Some(_), Some(_)) => {
+            anyhow::bail!("-c FILE runs a config; do not combine it with a subcommand")
         }
+        (None, Some(Cmd::Pg(a))) => pgdemo::run(&a),
+        (None, Some(Cmd::Check { file })) => {
+            let c = Config::load(&file)?;
+            println!("{c:#?}");
+            Ok(())
+        }
+        (None, Some(Cmd::Demo(a))) => demo::run(&a),
+        (None, None) => demo::run(&demo::DemoArgs::default()),
     }
-    let secs = t0.elapsed().as_secs_f64().max(1e-9);
-    let _ = now;
-    println!("uplane# show runtime");
-    print!("{}", g.stats().format_runtime());
-    println!("\nuplane# show errors");
-    print!("{}", g.stats().format_errors());
-    println!("\nuplane# show buffers");
-    println!(
-        "{:>10} buffers of {} bytes ({} data, {} headroom), {} free, {} cached, {} in use, {} allocation failures",
-        pool.capacity(),
-        buf::CHUNK_SIZE,
-        buf::DATA_SIZE,
-        buf::HEADROOM,
-        pool.free_count(),
-        pool.cached_count(),
-        pool.in_use(),
-        pool.stats().alloc_failures()
-    );
-    println!("\nuplane# show trace");
-    print!("{}", g.format_trace());
-    println!(
-        "{} packets, {} bytes in {:.3} s: {:.2} Mpps on one core",
-        sink.packets(),
-        sink.bytes(),
-        secs,
-        sink.packets() as f64 / secs / 1e6
-    );
-    Ok(())
 }

@@ -1,0 +1,556 @@
+//! What each CLI command does to a running [`Daemon`], as text and as JSON.
+
+use super::Daemon;
+use crate::config::{Driver, IpCidr, RouteTarget};
+use ctl::grammar::Prefix;
+use ctl::{Command, Handler, Response};
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use vnet::{Dpo, IfIndex};
+use wire::ipv4::Ipv4Cidr;
+use wire::ipv6::Ipv6Cidr;
+
+fn text(t: String) -> Response {
+    Response::Text { text: t }
+}
+
+fn err(message: impl Into<String>) -> Response {
+    Response::Error {
+        message: message.into(),
+        usage: None,
+    }
+}
+
+fn cidr(p: Prefix) -> Result<IpCidr, String> {
+    match p.addr {
+        IpAddr::V4(a) => Ipv4Cidr::new(a, p.len)
+            .map(IpCidr::V4)
+            .map_err(|e| format!("PREFIX: {p}: {e}")),
+        IpAddr::V6(a) => Ipv6Cidr::new(a, p.len)
+            .map(IpCidr::V6)
+            .map_err(|e| format!("PREFIX: {p}: {e}")),
+    }
+}
+
+/// One interface's row of `show interfaces`.
+struct IfRow {
+    name: String,
+    index: IfIndex,
+    state: &'static str,
+    mtu: u16,
+    rx_packets: u64,
+    rx_bytes: u64,
+    tx_packets: u64,
+    tx_bytes: u64,
+    drops: u64,
+}
+
+impl Daemon {
+    fn if_index(&self, name: &str) -> Result<IfIndex, String> {
+        self.vnet
+            .interfaces()
+            .by_name(name)
+            .map(|i| i.index)
+            .ok_or_else(|| format!("NAME: no interface {name:?}"))
+    }
+
+    fn if_rows(&self) -> Vec<IfRow> {
+        let ifs = self.vnet.interfaces();
+        ifs.iter()
+            .map(|i| {
+                let port = self.ports.iter().find(|p| p.if_index == i.index);
+                let (rx, tx) = match port.and_then(|p| p.stats.as_ref()) {
+                    Some(s) => (s.rx_total(), s.tx_total()),
+                    None => Default::default(),
+                };
+                IfRow {
+                    name: i.name.clone(),
+                    index: i.index,
+                    state: if i.admin_up { "up" } else { "down" },
+                    mtu: i.mtu,
+                    rx_packets: rx.packets,
+                    rx_bytes: rx.bytes,
+                    tx_packets: tx.packets,
+                    tx_bytes: tx.bytes,
+                    drops: rx.drops + tx.drops,
+                }
+            })
+            .collect()
+    }
+
+    fn show_interfaces(&self, as_json: bool) -> Response {
+        let rows = self.if_rows();
+        if as_json {
+            let v: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    json!({"name": r.name, "index": r.index, "state": r.state, "mtu": r.mtu,
+                           "rx_packets": r.rx_packets, "rx_bytes": r.rx_bytes,
+                           "tx_packets": r.tx_packets, "tx_bytes": r.tx_bytes, "drops": r.drops})
+                })
+                .collect();
+            return Response::Json {
+                value: Value::Array(v),
+            };
+        }
+        let mut t = format!(
+            "{:<16}{:>5} {:<6}{:>6}{:>14}{:>16}{:>14}{:>16}{:>10}\n",
+            "Name",
+            "Idx",
+            "State",
+            "MTU",
+            "Rx packets",
+            "Rx bytes",
+            "Tx packets",
+            "Tx bytes",
+            "Drops"
+        );
+        for r in rows {
+            let _ = writeln!(
+                t,
+                "{:<16}{:>5} {:<6}{:>6}{:>14}{:>16}{:>14}{:>16}{:>10}",
+                r.name,
+                r.index,
+                r.state,
+                r.mtu,
+                r.rx_packets,
+                r.rx_bytes,
+                r.tx_packets,
+                r.tx_bytes,
+                r.drops
+            );
+        }
+        text(t)
+    }
+
+    fn show_runtime(&self, as_json: bool) -> Response {
+        let st = self.graph.stats();
+        if as_json {
+            let v: Vec<Value> = st
+                .runtime()
+                .iter()
+                .map(|r| {
+                    json!({"node": r.node, "state": r.state, "calls": r.calls, "vectors": r.vectors,
+                           "suspends": r.suspends, "clocks": r.clocks,
+                           "clocks_per_packet": r.clocks_per_packet(), "vectors_per_call": r.vectors_per_call()})
+                })
+                .collect();
+            return Response::Json {
+                value: Value::Array(v),
+            };
+        }
+        let secs = self.start.elapsed().as_secs_f64();
+        text(format!(
+            "Time {secs:.1}, {} Hz TSC\n{}",
+            st.tsc_hz(),
+            st.format_runtime()
+        ))
+    }
+
+    fn show_errors(&self, as_json: bool) -> Response {
+        let st = self.graph.stats();
+        if as_json {
+            let v: Vec<Value> = st
+                .errors()
+                .iter()
+                .map(|e| json!({"node": e.node, "name": e.name, "reason": e.reason, "count": e.count}))
+                .collect();
+            return Response::Json {
+                value: Value::Array(v),
+            };
+        }
+        text(st.format_errors())
+    }
+
+    fn show_fib(&self, as_json: bool) -> Response {
+        let ifs = self.vnet.interfaces();
+        let ifname = |i: IfIndex| {
+            ifs.get(i)
+                .map_or_else(|| format!("#{i}"), |x| x.name.clone())
+        };
+        let adjs = self.vnet.adjacencies();
+        let dpo_text = |d: &Dpo| match d {
+            Dpo::Drop => "drop".to_string(),
+            Dpo::Unreachable => "unreachable".to_string(),
+            Dpo::Receive { if_index } => format!("receive on {}", ifname(*if_index)),
+            Dpo::Glean { if_index } => format!("glean (connected) on {}", ifname(*if_index)),
+            Dpo::Adjacency(a) => adjs.get(*a).map_or_else(
+                || format!("adjacency {a}"),
+                |x| format!("via {} {} ({:?})", x.next_hop, ifname(x.tx_if), x.state),
+            ),
+            Dpo::LoadBalance(v) => format!("load-balance over {} paths", v.len()),
+        };
+        let routes = self.vnet.ip4_routes();
+        if as_json {
+            let v: Vec<Value> = routes
+                .iter()
+                .map(|r| json!({"prefix": r.prefix.to_string(), "source": format!("{:?}", r.source).to_lowercase(), "dpo": dpo_text(&r.dpo)}))
+                .collect();
+            return Response::Json {
+                value: Value::Array(v),
+            };
+        }
+        let mut t = String::from("ipv4 unicast FIB\n");
+        for r in routes {
+            let _ = writeln!(
+                t,
+                "{:<20} {:<10} {}",
+                r.prefix.to_string(),
+                format!("{:?}", r.source).to_lowercase(),
+                dpo_text(&r.dpo)
+            );
+        }
+        text(t)
+    }
+
+    fn show_neighbors(&self, as_json: bool) -> Response {
+        let ifs = self.vnet.interfaces();
+        let now = self.start.elapsed().as_nanos() as u64;
+        let nb = self.vnet.neighbors();
+        let mut rows: Vec<_> = nb.iter().cloned().collect();
+        rows.sort_by_key(|n| (n.if_index, n.ip));
+        if as_json {
+            let v: Vec<Value> = rows
+                .iter()
+                .map(|n| json!({"interface": ifs.get(n.if_index).map(|i| i.name.clone()), "ip": n.ip.to_string(),
+                                "mac": n.mac.to_string(), "static": n.is_static,
+                                "age_s": now.saturating_sub(n.updated_ns) / 1_000_000_000}))
+                .collect();
+            return Response::Json {
+                value: Value::Array(v),
+            };
+        }
+        let mut t = format!(
+            "{:<10}{:<28}{:<20}{:<8}{}\n",
+            "Age(s)", "IP", "MAC", "Flags", "Interface"
+        );
+        for n in rows {
+            let age = if n.is_static {
+                "-".to_string()
+            } else {
+                (now.saturating_sub(n.updated_ns) / 1_000_000_000).to_string()
+            };
+            let _ = writeln!(
+                t,
+                "{:<10}{:<28}{:<20}{:<8}{}",
+                age,
+                n.ip.to_string(),
+                n.mac.to_string(),
+                if n.is_static { "S" } else { "D" },
+                ifs.get(n.if_index).map_or("?", |i| i.name.as_str())
+            );
+        }
+        text(t)
+    }
+
+    fn show_buffers(&self, as_json: bool) -> Response {
+        let p = &self.pool;
+        let v = json!({"buffers": p.capacity(), "chunk_bytes": buf::CHUNK_SIZE, "data_bytes": buf::DATA_SIZE,
+                       "headroom": buf::HEADROOM, "free": p.free_count(), "cached": p.cached_count(),
+                       "in_use": p.in_use(), "alloc_failures": p.stats().alloc_failures(),
+                       "backing": p.region().backing()});
+        if as_json {
+            return Response::Json { value: v };
+        }
+        text(format!(
+            "{} buffers of {} bytes ({} data, {} headroom) on {}: {} free, {} cached by threads, {} in use, {} allocation failures\n",
+            p.capacity(),
+            buf::CHUNK_SIZE,
+            buf::DATA_SIZE,
+            buf::HEADROOM,
+            p.region().backing(),
+            p.free_count(),
+            p.cached_count(),
+            p.in_use(),
+            p.stats().alloc_failures()
+        ))
+    }
+
+    fn show_hardware(&self, as_json: bool) -> Response {
+        if as_json {
+            let v: Vec<Value> = self
+                .ports
+                .iter()
+                .map(|p| json!({"name": p.name, "index": p.if_index, "driver": format!("{:?}", p.driver), "description": p.hw}))
+                .collect();
+            return Response::Json {
+                value: Value::Array(v),
+            };
+        }
+        let ifs = self.vnet.interfaces();
+        let mut t = String::new();
+        for p in &self.ports {
+            let mac = ifs
+                .get(p.if_index)
+                .map(|i| i.mac.to_string())
+                .unwrap_or_default();
+            let link = match &p.dev {
+                Some(d) => format!(
+                    "{:?}",
+                    d.lock().unwrap_or_else(|e| e.into_inner()).link_state()
+                ),
+                None => "Up".into(),
+            };
+            let _ = writeln!(
+                t,
+                "{} (index {}): link {link}, ethernet address {mac}\n{}",
+                p.name, p.if_index, p.hw
+            );
+            if let Some(s) = &p.stats {
+                let (rx, tx) = (s.rx_total(), s.tx_total());
+                let _ = writeln!(
+                    t,
+                    "  rx {} packets {} bytes, drops {}, oversize {}, fill empty {}\n  tx {} packets {} bytes, drops {}, ring full {}",
+                    rx.packets, rx.bytes, rx.drops, rx.oversize, rx.fill_empty, tx.packets, tx.bytes, tx.drops, tx.ring_full
+                );
+            }
+        }
+        text(t)
+    }
+
+    fn run_command(&mut self, cmd: &Command, as_json: bool) -> Result<Response, String> {
+        use Command::*;
+        Ok(match cmd {
+            ShowVersion => {
+                let v = json!({"version": env!("CARGO_PKG_VERSION"), "uptime_s": self.start.elapsed().as_secs()});
+                if as_json {
+                    Response::Json { value: v }
+                } else {
+                    text(format!(
+                        "uplane {}, up {} s\n",
+                        env!("CARGO_PKG_VERSION"),
+                        self.start.elapsed().as_secs()
+                    ))
+                }
+            }
+            ShowInterfaces => self.show_interfaces(as_json),
+            ShowRxPlacement => {
+                let mut t = String::from("Thread 0 (main):\n");
+                for p in self.ports.iter().filter(|p| p.dev.is_some()) {
+                    let _ = writeln!(t, "  {} queue 0 (polling)", p.name);
+                }
+                text(t)
+            }
+            ShowHardwareInterfaces => self.show_hardware(as_json),
+            ShowRuntime => self.show_runtime(as_json),
+            ClearRuntime => {
+                self.graph.stats().clear_runtime();
+                text(String::new())
+            }
+            ShowErrors => self.show_errors(as_json),
+            ClearErrors => {
+                self.graph.stats().clear_errors();
+                text(String::new())
+            }
+            ShowIpFib => self.show_fib(as_json),
+            ShowIp6Fib => {
+                if as_json {
+                    Response::Json { value: json!([]) }
+                } else {
+                    text("ipv6 unicast FIB: IPv6 forwarding is not enabled in this build\n".into())
+                }
+            }
+            ShowNeighbors => self.show_neighbors(as_json),
+            ShowBuffers => self.show_buffers(as_json),
+            ShowGraph => text(self.graph.to_dot()),
+            ShowLog => {
+                let lines: Vec<&String> = self.log.iter().collect();
+                if as_json {
+                    Response::Json {
+                        value: json!(lines),
+                    }
+                } else {
+                    text(lines.iter().map(|l| format!("{l}\n")).collect())
+                }
+            }
+            TraceAdd { node, count } => {
+                self.graph
+                    .trace_add(node, *count)
+                    .map_err(|e| format!("NODE: {e}"))?;
+                text(String::new())
+            }
+            ShowTrace => text(self.graph.format_trace()),
+            ClearTrace => {
+                self.graph.clear_trace();
+                text(String::new())
+            }
+            PcapTrace { .. } | PcapTraceOff => {
+                return Err("pcap trace: not available in this build yet".into())
+            }
+            SetInterfaceState { name, up } => {
+                let i = self.if_index(name)?;
+                self.set_state(i, *up).map_err(|e| e.to_string())?;
+                text(String::new())
+            }
+            SetInterfaceMtu { name, bytes } => {
+                let i = self.if_index(name)?;
+                self.vnet
+                    .interfaces_mut()
+                    .set_mtu(i, *bytes)
+                    .map_err(|e| e.to_string())?;
+                let ifs = self.vnet.interfaces();
+                self.vnet.adjacencies_mut().refresh_interface(&ifs, i);
+                text(String::new())
+            }
+            SetInterfaceIpAddress { name, prefix, del } => {
+                let i = self.if_index(name)?;
+                self.set_address(i, cidr(*prefix)?, *del)
+                    .map_err(|e| e.to_string())?;
+                text(String::new())
+            }
+            IpRouteAdd {
+                prefix,
+                via,
+                interface,
+            } => {
+                let p = cidr(*prefix)?;
+                self.add_route(
+                    p,
+                    &RouteTarget::Via {
+                        via: *via,
+                        interface: interface.clone(),
+                    },
+                )
+                .map_err(|e| format!("{e:#}"))?;
+                text(String::new())
+            }
+            IpRouteDel { prefix } => match cidr(*prefix)? {
+                IpCidr::V4(c) => {
+                    self.vnet.ip4_remove_route(c).map_err(|e| e.to_string())?;
+                    text(String::new())
+                }
+                IpCidr::V6(_) => {
+                    return Err("IPv6 routes are not supported in this build yet".into())
+                }
+            },
+            CreateHostInterface { host_if } => {
+                let name = format!("host-{host_if}");
+                let i = self
+                    .add_interface(&name, Driver::AfPacket, Some(host_if), None)
+                    .map_err(|e| format!("{e:#}"))?;
+                text(format!("{name} (index {i})\n"))
+            }
+            CreateAfXdp { host_if } => {
+                let name = format!("xdp-{host_if}");
+                let i = self
+                    .add_interface(&name, Driver::AfXdp, Some(host_if), None)
+                    .map_err(|e| format!("{e:#}"))?;
+                text(format!("{name} (index {i})\n"))
+            }
+            CreateTap { name } => {
+                let n = name
+                    .clone()
+                    .unwrap_or_else(|| format!("tap{}", self.tap_count));
+                let i = self
+                    .add_interface(&n, Driver::Tap, Some(&n), None)
+                    .map_err(|e| format!("{e:#}"))?;
+                text(format!("{n} (index {i})\n"))
+            }
+            DeleteInterface { name } => {
+                let i = self.if_index(name)?;
+                self.set_state(i, false).map_err(|e| e.to_string())?;
+                return Err(format!(
+                    "delete interface: removing interfaces is not supported yet; {name} was set down instead"
+                ));
+            }
+            XdpBlockAdd { .. } | XdpBlockDel { .. } | ShowXdp => {
+                return Err("xdp: the XDP fast path is not available in this build yet".into())
+            }
+        })
+    }
+}
+
+impl Handler for Daemon {
+    fn handle(&mut self, cmd: &Command, json: bool) -> Response {
+        match self.run_command(cmd, json) {
+            Ok(r) => {
+                if !cmd.is_show() {
+                    self.logf(format!("cli: {cmd:?}"));
+                }
+                r
+            }
+            Err(e) => err(e),
+        }
+    }
+}
+
+/// The Prometheus exposition text.
+pub fn prometheus(d: &Daemon) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "# TYPE uplane_uptime_seconds gauge\nuplane_uptime_seconds {}",
+        d.start.elapsed().as_secs_f64()
+    );
+    for (name, help) in [
+        ("rx_packets", "packets received"),
+        ("rx_bytes", "bytes received"),
+        ("tx_packets", "packets sent"),
+        ("tx_bytes", "bytes sent"),
+        ("drops", "packets dropped by the device"),
+    ] {
+        let _ = writeln!(t, "# HELP uplane_interface_{name}_total Interface {help}.\n# TYPE uplane_interface_{name}_total counter");
+        for r in d.if_rows() {
+            let v = match name {
+                "rx_packets" => r.rx_packets,
+                "rx_bytes" => r.rx_bytes,
+                "tx_packets" => r.tx_packets,
+                "tx_bytes" => r.tx_bytes,
+                _ => r.drops,
+            };
+            let _ = writeln!(
+                t,
+                "uplane_interface_{name}_total{{interface=\"{}\"}} {v}",
+                r.name
+            );
+        }
+    }
+    let rt = d.graph.stats().runtime();
+    let _ = writeln!(t, "# TYPE uplane_node_calls_total counter");
+    for r in &rt {
+        let _ = writeln!(
+            t,
+            "uplane_node_calls_total{{node=\"{}\"}} {}",
+            r.node, r.calls
+        );
+    }
+    let _ = writeln!(t, "# TYPE uplane_node_vectors_total counter");
+    for r in &rt {
+        let _ = writeln!(
+            t,
+            "uplane_node_vectors_total{{node=\"{}\"}} {}",
+            r.node, r.vectors
+        );
+    }
+    let _ = writeln!(t, "# TYPE uplane_node_clocks_total counter");
+    for r in &rt {
+        let _ = writeln!(
+            t,
+            "uplane_node_clocks_total{{node=\"{}\"}} {}",
+            r.node, r.clocks
+        );
+    }
+    let _ = writeln!(t, "# TYPE uplane_errors_total counter");
+    for e in d.graph.stats().errors() {
+        let _ = writeln!(
+            t,
+            "uplane_errors_total{{node=\"{}\",error=\"{}\"}} {}",
+            e.node, e.name, e.count
+        );
+    }
+    let p = &d.pool;
+    let _ = writeln!(
+        t,
+        "# TYPE uplane_buffers gauge\nuplane_buffers{{state=\"free\"}} {}\nuplane_buffers{{state=\"cached\"}} {}\nuplane_buffers{{state=\"in_use\"}} {}",
+        p.free_count(),
+        p.cached_count(),
+        p.in_use()
+    );
+    let _ = writeln!(
+        t,
+        "# TYPE uplane_buffer_alloc_failures_total counter\nuplane_buffer_alloc_failures_total {}",
+        p.stats().alloc_failures()
+    );
+    t
+}

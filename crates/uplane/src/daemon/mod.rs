@@ -1,0 +1,344 @@
+//! The daemon: builds the graph and the router from a [`Config`], forwards, and answers the
+//! CLI and metrics between dispatches.
+//!
+//! With `workers = 0` (the default on small machines) the main thread does everything: it
+//! dispatches the graph, then polls the CLI socket and the metrics listener without
+//! blocking, then dispatches again. Configuration changes from the CLI therefore happen
+//! between frames, never during one.
+
+pub mod cli;
+pub mod metrics;
+
+use crate::config::{Config, Driver, IpCidr, RouteTarget};
+use anyhow::{anyhow, bail, Context, Result};
+use buf::{BufferCache, BufferPool, PoolConfig};
+use graph::{Graph, GraphBuilder};
+use io::device::{self, DeviceInput, DeviceOutput, DeviceStats, SharedDevice};
+use io::null::NullOutput;
+use io::pg::PgInput;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use vnet::{IfIndex, Vnet};
+use wire::ethernet::EthernetAddress;
+
+/// Lines kept for `show log`.
+const LOG_LINES: usize = 512;
+
+/// A hardware interface and the device behind it.
+#[derive(Debug)]
+pub struct Port {
+    /// The vnet interface.
+    pub if_index: IfIndex,
+    /// Its name.
+    pub name: String,
+    /// Its driver.
+    pub driver: Driver,
+    /// The device (none for `pg`).
+    pub dev: Option<SharedDevice>,
+    /// The device's counters.
+    pub stats: Option<Arc<DeviceStats>>,
+    /// What `show hardware-interfaces` prints.
+    pub hw: String,
+}
+
+/// A running uplane.
+#[derive(Debug)]
+pub struct Daemon {
+    /// The configuration it started from.
+    pub config: Config,
+    pub(crate) pool: Arc<BufferPool>,
+    pub(crate) vnet: Vnet,
+    pub(crate) graph: Graph,
+    pub(crate) ports: Vec<Port>,
+    pub(crate) start: Instant,
+    pub(crate) log: VecDeque<String>,
+    tap_count: u32,
+}
+
+fn lock(d: &SharedDevice) -> std::sync::MutexGuard<'_, dyn device::Device + 'static> {
+    d.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Daemon {
+    /// Builds everything the config describes. Nothing is left half-built on error: the
+    /// caller drops the daemon, which closes devices and frees buffers.
+    pub fn new(config: Config) -> Result<Daemon> {
+        let pool = BufferPool::new(&PoolConfig::new(config.buffers)).context("buffers.count")?;
+        let vnet = Vnet::new();
+        let mut b = GraphBuilder::new();
+        vnet::register(&mut b, &vnet);
+        b.add(PgInput::new())
+            .add(NullOutput::new())
+            .add(io::af_packet::input_node())
+            .add(io::af_packet::output_node())
+            .add(io::tap::input_node())
+            .add(io::tap::output_node());
+        let graph = b
+            .build(BufferCache::new(pool.clone()))
+            .context("building the graph")?;
+        let mut d = Daemon {
+            config: config.clone(),
+            pool,
+            vnet,
+            graph,
+            ports: Vec::new(),
+            start: Instant::now(),
+            log: VecDeque::new(),
+            tap_count: 0,
+        };
+        for (i, ic) in config.interfaces.iter().enumerate() {
+            let at = |what: &str| {
+                format!(
+                    "{}: interface[{i}] {:?}: {what}",
+                    config.file.display(),
+                    ic.name
+                )
+            };
+            let idx = d
+                .add_interface(&ic.name, ic.driver, ic.host_if.as_deref(), ic.mac)
+                .with_context(|| at("creating it"))?;
+            {
+                let mut ifs = d.vnet.interfaces_mut();
+                ifs.set_mtu(idx, u32::from(ic.mtu))
+                    .map_err(|e| anyhow!(at(&e.to_string())))?;
+            }
+            for a in &ic.addresses {
+                d.set_address(idx, *a, false)
+                    .with_context(|| at(&format!("address {a}")))?;
+            }
+            d.set_state(idx, true)
+                .with_context(|| at("setting it up"))?;
+        }
+        for (i, r) in config.routes.iter().enumerate() {
+            d.add_route(r.prefix, &r.target)
+                .with_context(|| format!("{}: route[{i}] {}", config.file.display(), r.prefix))?;
+        }
+        d.logf(format!(
+            "uplane {} started: {} interfaces, {} routes",
+            env!("CARGO_PKG_VERSION"),
+            d.ports.len(),
+            config.routes.len()
+        ));
+        Ok(d)
+    }
+
+    /// Appends a line to `show log`.
+    pub fn logf(&mut self, line: String) {
+        let t = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        if self.log.len() == LOG_LINES {
+            self.log.pop_front();
+        }
+        self.log.push_back(format!("{t} {line}"));
+    }
+
+    /// Creates an interface with its device and connects it to the graph.
+    pub fn add_interface(
+        &mut self,
+        name: &str,
+        driver: Driver,
+        host_if: Option<&str>,
+        mac: Option<EthernetAddress>,
+    ) -> Result<IfIndex> {
+        if self.vnet.interfaces().by_name(name).is_some() {
+            bail!("interface {name:?} already exists");
+        }
+        let (dev, in_node, out_node): (Option<SharedDevice>, &str, &str) = match driver {
+            Driver::AfPacket | Driver::AfXdp => {
+                let host = host_if.ok_or_else(|| anyhow!("host-if is required"))?;
+                if driver == Driver::AfXdp {
+                    // The AF_XDP driver lands separately; until then the same host interface
+                    // is served through AF_PACKET rings, and the log says so.
+                    self.logf(format!(
+                        "{name}: af_xdp not available in this build; using af_packet on {host}"
+                    ));
+                }
+                let d = io::af_packet::AfPacket::open(&io::af_packet::AfPacketConfig::new(host))
+                    .with_context(|| format!("opening AF_PACKET on {host}"))?;
+                (
+                    Some(device::shared(d)),
+                    io::af_packet::AF_PACKET_INPUT,
+                    io::af_packet::AF_PACKET_OUTPUT,
+                )
+            }
+            Driver::Tap => {
+                let tap_name = match host_if {
+                    Some(h) => h.to_string(),
+                    None => {
+                        self.tap_count += 1;
+                        format!("tap{}", self.tap_count - 1)
+                    }
+                };
+                let t = io::tap::Tap::create(&tap_name)
+                    .with_context(|| format!("creating TAP {tap_name}"))?;
+                (
+                    Some(device::shared(t)),
+                    io::tap::TAP_INPUT,
+                    io::tap::TAP_OUTPUT,
+                )
+            }
+            Driver::Pg => (None, io::pg::PG_INPUT, io::null::NULL_OUTPUT),
+            Driver::Pcap => bail!(
+                "driver pcap: not available yet (replay a capture with `uplane pg --replay FILE`)"
+            ),
+        };
+        let mac = match (&dev, mac) {
+            (_, Some(m)) => m,
+            (Some(d), None) => EthernetAddress(lock(d).mac()),
+            (None, None) => EthernetAddress([0x02, 0xfe, 0, 0, 0, self.ports.len() as u8]),
+        };
+        let idx = self.vnet.interfaces_mut().add_hw(name, mac, out_node)?;
+        if let Some(d) = &dev {
+            DeviceInput::attach(
+                &mut self.graph,
+                in_node,
+                d.clone(),
+                0,
+                idx,
+                vnet::names::ETHERNET_INPUT,
+            )?;
+            DeviceOutput::attach(&mut self.graph, out_node, d.clone(), 0, idx)?;
+        }
+        vnet::output::InterfaceOutput::attach(&mut self.graph, idx, out_node)?;
+        let (stats, hw) = match &dev {
+            Some(d) => {
+                let g = lock(d);
+                (Some(g.stats().clone()), g.hw_info().to_string())
+            }
+            None => (
+                None,
+                "  driver pg (packet generator); transmits into null-output".to_string(),
+            ),
+        };
+        self.ports.push(Port {
+            if_index: idx,
+            name: name.to_string(),
+            driver,
+            dev,
+            stats,
+            hw,
+        });
+        self.logf(format!(
+            "interface {name} created (driver {driver:?}, index {idx})"
+        ));
+        Ok(idx)
+    }
+
+    /// `set interface state`.
+    pub fn set_state(&mut self, idx: IfIndex, up: bool) -> Result<()> {
+        self.vnet.interfaces_mut().set_admin_up(idx, up)?;
+        if let Some(p) = self.ports.iter().find(|p| p.if_index == idx) {
+            if let Some(d) = &p.dev {
+                lock(d).set_admin_up(up)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `set interface ip address [del]`.
+    pub fn set_address(&mut self, idx: IfIndex, a: IpCidr, del: bool) -> Result<()> {
+        match (a, del) {
+            (IpCidr::V4(c), false) => self.vnet.ip4_add_address(idx, c)?,
+            (IpCidr::V4(c), true) => self.vnet.ip4_del_address(idx, c)?,
+            (IpCidr::V6(c), _) => {
+                let mut ifs = self.vnet.interfaces_mut();
+                let i = ifs
+                    .get_mut(idx)
+                    .ok_or_else(|| anyhow!("no interface #{idx}"))?;
+                if del {
+                    i.ip6.retain(|x| *x != c);
+                } else if !i.ip6.contains(&c) {
+                    i.ip6.push(c);
+                }
+                drop(ifs);
+                self.logf(format!("IPv6 address {c} recorded on #{idx}; IPv6 forwarding is not enabled in this build"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `ip route add`.
+    pub fn add_route(&mut self, prefix: IpCidr, target: &RouteTarget) -> Result<()> {
+        let IpCidr::V4(p) = prefix else {
+            bail!("IPv6 routes are not supported in this build yet");
+        };
+        let if_of = |name: &str| -> Result<IfIndex> {
+            self.vnet
+                .interfaces()
+                .by_name(name)
+                .map(|i| i.index)
+                .ok_or_else(|| anyhow!("no interface {name:?}"))
+        };
+        match target {
+            RouteTarget::Via {
+                via: std::net::IpAddr::V4(v),
+                interface,
+            } => {
+                let i = interface.as_deref().map(if_of).transpose()?;
+                self.vnet.ip4_add_route(p, Some(*v), i)?;
+            }
+            RouteTarget::Via { .. } => bail!("via: an IPv4 route needs an IPv4 next hop"),
+            RouteTarget::Interface(n) => {
+                let i = if_of(n)?;
+                self.vnet.ip4_add_route(p, None, Some(i))?;
+            }
+            RouteTarget::Blackhole => self.vnet.ip4_add_blackhole(p)?,
+            RouteTarget::Unreachable => self.vnet.ip4_add_unreachable(p)?,
+        }
+        Ok(())
+    }
+
+    /// The graph clock: nanoseconds since start.
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Forwards until `stop` is set, answering the CLI and metrics between dispatches.
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        mut cli: Option<ctl::CliServer>,
+        mut metrics: Option<metrics::Metrics>,
+    ) {
+        let mut idle_rounds = 0u32;
+        let mut last_poll = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let d = self.graph.dispatch(self.now());
+            if d.polled == 0 && !self.graph.has_pending() {
+                idle_rounds = idle_rounds.saturating_add(1);
+            } else {
+                idle_rounds = 0;
+            }
+            // Control work at most every millisecond while busy, every round while idle.
+            if idle_rounds > 0 || last_poll.elapsed() >= Duration::from_millis(1) {
+                last_poll = Instant::now();
+                if let Some(c) = cli.as_mut() {
+                    c.poll(self);
+                }
+                if let Some(m) = metrics.as_mut() {
+                    m.poll(&mut || cli::prometheus(self));
+                }
+            }
+            // Nothing arrived for a while: nap briefly instead of spinning a core at 100%
+            // on a machine that is also a lab host.
+            if idle_rounds > 1000 {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        self.logf("stopping".into());
+    }
+
+    /// The vnet state (interfaces, routes, neighbours).
+    pub fn vnet(&self) -> &Vnet {
+        &self.vnet
+    }
+
+    /// The graph.
+    pub fn graph(&mut self) -> &mut Graph {
+        &mut self.graph
+    }
+}
