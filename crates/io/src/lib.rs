@@ -1,6 +1,7 @@
 //! uplane devices: the drivers that move packets between the outside world and the graph.
 
 pub mod af_packet;
+pub mod af_xdp;
 pub mod device;
 pub mod null;
 pub mod pcap;

@@ -6,7 +6,8 @@
 //! - [`mmap::Region`] is an owned, page-aligned mapping (anonymous or from a descriptor),
 //!   unmapped on drop;
 //! - [`netdev`] does interface ioctls (flags, MTU, MAC, TAP setup), [`netns`] `setns`,
-//!   [`packet`] AF_PACKET sockets and their TPACKET_V3 rings;
+//!   [`packet`] AF_PACKET sockets and their TPACKET_V3 rings, [`xsk`] AF_XDP sockets, UMEM
+//!   and rings;
 //! - [`tsc`] reads the time-stamp counter for per-node clocks and calibrates it once.
 
 pub mod mmap;
@@ -14,6 +15,7 @@ pub mod netdev;
 pub mod netns;
 pub mod packet;
 pub mod tsc;
+pub mod xsk;
 
 /// Calls a libc function and turns a `-1` return into the thread's `io::Error`.
 ///
