@@ -203,6 +203,17 @@ fn kernel_pings_through_af_xdp_and_blocked_sources_are_dropped_in_xdp() {
     );
     assert!(ok, "{text}");
 
+    // A buffer of another pool is not in the UMEM: dropped and counted, never sent.
+    let (_other, mut other_cache) = common::pool(16);
+    let mut f = buf::Frame::new();
+    let b = other_cache.alloc().unwrap();
+    f.push(b).unwrap();
+    let drops = dev.stats().tx_total().drops;
+    assert_eq!(dev.tx_burst(0, &mut f, &mut other_cache), 1);
+    assert!(f.is_empty());
+    assert_eq!(dev.stats().tx_total().drops, drops + 1);
+    assert_eq!(dev.rx_burst(0, &mut other_cache, &mut f), 0);
+
     // 4. Every buffer comes back: the kernel held some (fill ring) until release.
     assert!(dev.lent() > 0);
     dev.release(&mut cache);

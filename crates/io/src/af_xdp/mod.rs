@@ -64,7 +64,9 @@ pub struct AfXdpConfig {
     pub host_if: String,
     /// Queues (one AF_XDP socket each, bound to the interface's rx/tx queue of that number).
     pub queues: usize,
-    /// Ring sizes. `frame_size` must be the pool's chunk size.
+    /// Ring sizes. `frame_size` must be the pool's chunk size. The fill ring is kept full
+    /// from the pool, so give the pool well more buffers than `fill_size` plus what is in
+    /// flight on rx and tx (the default 2048 wants a pool of 4096 or more).
     pub ring: XskConfig,
     /// Try a zero-copy bind first (falls back to copy mode).
     pub zero_copy: bool,
@@ -103,6 +105,11 @@ pub struct AfXdpCounters {
 }
 
 /// An AF_XDP device: see the module documentation.
+///
+/// Its bursts take only the UMEM's pool's cache (`rx_burst` with another pool's cache
+/// receives nothing and counts `fill_empty`; `tx_burst` drops such buffers as unsendable).
+/// A tx descriptor the kernel rejects (it counts `tx_invalid_descs`) is never completed:
+/// its buffer stays lent until [`Device::release`].
 #[derive(Debug)]
 pub struct AfXdp {
     // Drop order: sockets (in `queues`) close before the program detaches.
@@ -318,6 +325,11 @@ impl Device for AfXdp {
         let (Some(q), Some(st)) = (self.queues.get_mut(queue), self.stats.rx.get(queue)) else {
             return 0;
         };
+        if !Arc::ptr_eq(cache.pool(), &self.pool) {
+            // Only the UMEM's own pool can feed the fill ring.
+            st.fill_empty.add(1);
+            return 0;
+        }
         let pool = &*self.pool;
         let bad = &self.xdp_stats.bad_descriptors;
         reap(q, pool, cache, bad);
@@ -365,6 +377,13 @@ impl Device for AfXdp {
         let (Some(q), Some(st)) = (self.queues.get_mut(queue), self.stats.tx.get(queue)) else {
             return 0;
         };
+        if !Arc::ptr_eq(cache.pool(), &self.pool) {
+            // Buffers of another pool are not in the UMEM: unsendable, dropped.
+            let n = frame.len();
+            st.drops.add(n as u64);
+            cache.free_frame(frame);
+            return n;
+        }
         let pool = &*self.pool;
         let bad = &self.xdp_stats.bad_descriptors;
         reap(q, pool, cache, bad);
