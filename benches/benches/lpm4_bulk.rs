@@ -1,0 +1,266 @@
+//! BENCH lpm4-bulk, lpm6-bulk: bulk longest-prefix-match lookups per second on one core,
+//! uplane's `fib` against DPDK's `rte_lpm` / `rte_lpm6` loaded with the same prefixes and
+//! fed the same keys in the same 256-address batches (a frame).
+//!
+//! IPv4: 1,000,000 distinct prefixes with a BGP-like length mix (per mille: /8–/15 3, /16
+//! 15, /17 8, /18 15, /19 30, /20 50, /21 50, /22 120, /23 100, /24 600, /25–/32 9) at
+//! random addresses in 1.0.0.0–223.255.255.255; keys are uniformly random 32-bit
+//! addresses (so nearly every lookup misses the caches, as in DPDK's `test_lpm_perf`).
+//! IPv6: 200,000 prefixes (today's global table size) clustered as RIR allocations: random
+//! /32s, each with ~30 more-specifics (/36–/64) numbered from the allocation's start; keys
+//! are random addresses inside random rules.
+//!
+//! DPDK runs with `--no-huge` (4 KiB pages, as uplane's tables here). Without DPDK
+//! (`pkg-config libdpdk` failed at build time) the peer is reported missing.
+
+use fib::{Lpm4, Lpm6, DEFAULT_GROUPS4, DEFAULT_GROUPS6};
+use std::hint::black_box;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use uplane_benches::{best_of, report_rate};
+
+const ROUTES4: usize = 1_000_000;
+const ROUTES6: usize = 200_000;
+const KEYS: usize = 1 << 20;
+const BATCH: usize = 256;
+
+fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed;
+    move || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+fn len4(x: u64) -> u8 {
+    const MIX: [(u64, u8); 10] = [
+        (3, 0),
+        (18, 16),
+        (26, 17),
+        (41, 18),
+        (71, 19),
+        (121, 20),
+        (171, 21),
+        (291, 22),
+        (391, 23),
+        (991, 24),
+    ];
+    let m = x % 1000;
+    match MIX.iter().find(|&&(up, _)| m < up) {
+        Some(&(_, 0)) => 8 + (x >> 10) as u8 % 8,
+        Some(&(_, l)) => l,
+        None => 25 + (x >> 10) as u8 % 8,
+    }
+}
+
+#[cfg(have_dpdk)]
+mod dpdk {
+    use std::ffi::c_void;
+    extern "C" {
+        pub fn uplane_dpdk_init() -> i32;
+        pub fn uplane_lpm_create(max_rules: u32, tbl8s: u32) -> *mut c_void;
+        pub fn uplane_lpm_add(lpm: *mut c_void, ip: u32, depth: u8, nh: u32) -> i32;
+        pub fn uplane_lpm_lookup_bulk(lpm: *mut c_void, ips: *const u32, out: *mut u32, n: u32);
+        pub fn uplane_lpm6_create(max_rules: u32, tbl8s: u32) -> *mut c_void;
+        pub fn uplane_lpm6_add(lpm: *mut c_void, ip: *const u8, depth: u8, nh: u32) -> i32;
+        pub fn uplane_lpm6_lookup_bulk(lpm: *mut c_void, ips: *const u8, out: *mut i32, n: u32);
+    }
+}
+
+fn main() {
+    #[cfg(have_dpdk)]
+    // SAFETY: called once, before any other DPDK call, from the main thread.
+    let dpdk_ok = unsafe { dpdk::uplane_dpdk_init() } >= 0;
+    #[cfg(not(have_dpdk))]
+    let dpdk_ok = false;
+    if !dpdk_ok {
+        eprintln!("note: DPDK is not available (install dpdk-dev and pkg-config); no peer");
+    }
+    bench4(dpdk_ok);
+    bench6(dpdk_ok);
+}
+
+fn bench4(dpdk_ok: bool) {
+    let mut r = rng(42);
+    let mut t = Lpm4::new(DEFAULT_GROUPS4).expect("config");
+    let mut rules = Vec::with_capacity(ROUTES4);
+    while t.len() < ROUTES4 {
+        let x = r();
+        let l = len4(x);
+        let p = fib::mask4(
+            Ipv4Addr::from(0x0100_0000 + (x >> 32) as u32 % 0xDF00_0000),
+            l,
+        );
+        if t.get_exact(p, l).is_none() {
+            t.insert(p, l, rules.len() as u32 & 0xff_ffff)
+                .expect("insert");
+            rules.push((u32::from(p), l));
+        }
+    }
+    eprintln!(
+        "lpm4: {} routes, {:?}, {:.1} MiB tables",
+        t.len(),
+        t.groups(),
+        t.memory().tables as f64 / (1 << 20) as f64
+    );
+    let keys: Vec<u32> = (0..KEYS).map(|_| r() as u32).collect();
+    let table = t.table();
+    let mut out = vec![0u32; KEYS];
+    let ours = best_of(5, || {
+        for (k, o) in keys.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+            table.lookup_bulk(black_box(k), o);
+        }
+        black_box(&out);
+    });
+    let ours = KEYS as f64 / ours / 1e6;
+    let peer = if dpdk_ok {
+        peer4(&rules, &keys, &out)
+    } else {
+        None
+    };
+    report_rate("lpm4-bulk", "M/s", ours, peer.map(|p| ("dpdk-rte_lpm", p)));
+}
+
+#[cfg(have_dpdk)]
+fn peer4(rules: &[(u32, u8)], keys: &[u32], ours: &[u32]) -> Option<f64> {
+    // SAFETY: EAL is initialised; the name is unique in this process.
+    let lpm = unsafe { dpdk::uplane_lpm_create(rules.len() as u32 * 2, 1 << 16) };
+    if lpm.is_null() {
+        eprintln!("note: rte_lpm_create failed");
+        return None;
+    }
+    for (i, &(ip, l)) in rules.iter().enumerate() {
+        // SAFETY: `lpm` is a live rte_lpm; rte_lpm_add takes the address in host order.
+        let rc = unsafe { dpdk::uplane_lpm_add(lpm, ip, l, i as u32 & 0xff_ffff) };
+        if rc < 0 {
+            eprintln!("note: rte_lpm_add failed ({rc})");
+            return None;
+        }
+    }
+    let mut out = vec![0u32; keys.len()];
+    let t = best_of(5, || {
+        for (k, o) in keys.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+            // SAFETY: both slices hold `k.len()` entries; `lpm` is live.
+            unsafe {
+                dpdk::uplane_lpm_lookup_bulk(lpm, k.as_ptr(), o.as_mut_ptr(), k.len() as u32)
+            };
+        }
+        black_box(&out);
+    });
+    // Same answers: DPDK flags a hit with bit 24 and keeps the 24-bit next hop below it.
+    for (&d, &u) in out.iter().zip(ours) {
+        let d = if d & 0x0100_0000 != 0 {
+            d & 0xff_ffff
+        } else {
+            fib::NO_ROUTE
+        };
+        assert_eq!(d, u, "rte_lpm and uplane disagree");
+    }
+    Some(keys.len() as f64 / t / 1e6)
+}
+
+#[cfg(not(have_dpdk))]
+fn peer4(_: &[(u32, u8)], _: &[u32], _: &[u32]) -> Option<f64> {
+    None
+}
+
+fn bench6(dpdk_ok: bool) {
+    let mut r = rng(7);
+    let mut t = Lpm6::new(DEFAULT_GROUPS6).expect("config");
+    let mut rules: Vec<(u128, u8)> = Vec::with_capacity(ROUTES6);
+    'fill: loop {
+        let x = r();
+        let alloc = (0x2000_0000u128 | u128::from((x >> 35) as u32)) << 96;
+        for j in 0..31u128 {
+            let y = r();
+            let l = match (j, y % 100) {
+                (0, _) => 32,
+                (_, 0..=59) => 48,
+                (_, 60..=69) => 44,
+                (_, 70..=79) => 40,
+                (_, 80..=84) => 36,
+                (_, 85..=94) => 56,
+                _ => 64,
+            };
+            let p = fib::mask6(
+                Ipv6Addr::from(alloc | (j + u128::from(y >> 60)) << (128 - l)),
+                l,
+            );
+            if t.get_exact(p, l).is_none() {
+                t.insert(p, l, rules.len() as u32).expect("insert");
+                rules.push((u128::from(p), l));
+                if rules.len() == ROUTES6 {
+                    break 'fill;
+                }
+            }
+        }
+    }
+    eprintln!(
+        "lpm6: {} routes, {:?}, {:.1} MiB tables",
+        t.len(),
+        t.groups(),
+        t.memory().tables as f64 / (1 << 20) as f64
+    );
+    let keys: Vec<u128> = (0..KEYS)
+        .map(|_| {
+            let (k, l) = rules[r() as usize % rules.len()];
+            k | (u128::from(r()) << 64 | u128::from(r())) >> l
+        })
+        .collect();
+    let table = t.table();
+    let mut out = vec![0u32; KEYS];
+    let ours = best_of(5, || {
+        for (k, o) in keys.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+            table.lookup_bulk(black_box(k), o);
+        }
+        black_box(&out);
+    });
+    let ours = KEYS as f64 / ours / 1e6;
+    let peer = if dpdk_ok {
+        peer6(&rules, &keys, &out)
+    } else {
+        None
+    };
+    report_rate("lpm6-bulk", "M/s", ours, peer.map(|p| ("dpdk-rte_lpm6", p)));
+}
+
+#[cfg(have_dpdk)]
+fn peer6(rules: &[(u128, u8)], keys: &[u128], ours: &[u32]) -> Option<f64> {
+    // SAFETY: EAL is initialised; the name is unique in this process.
+    let lpm = unsafe { dpdk::uplane_lpm6_create(rules.len() as u32 * 2, 1 << 17) };
+    if lpm.is_null() {
+        eprintln!("note: rte_lpm6_create failed");
+        return None;
+    }
+    for (i, &(ip, l)) in rules.iter().enumerate() {
+        let b = ip.to_be_bytes();
+        // SAFETY: `lpm` is live; `b` is 16 bytes.
+        let rc = unsafe { dpdk::uplane_lpm6_add(lpm, b.as_ptr(), l, i as u32) };
+        if rc < 0 {
+            eprintln!("note: rte_lpm6_add failed ({rc})");
+            return None;
+        }
+    }
+    let bytes: Vec<u8> = keys.iter().flat_map(|k| k.to_be_bytes()).collect();
+    let mut out = vec![0i32; keys.len()];
+    let t = best_of(5, || {
+        for (k, o) in bytes.chunks(BATCH * 16).zip(out.chunks_mut(BATCH)) {
+            // SAFETY: `k` holds `o.len()` 16-byte addresses; `lpm` is live.
+            unsafe {
+                dpdk::uplane_lpm6_lookup_bulk(lpm, k.as_ptr(), o.as_mut_ptr(), o.len() as u32)
+            };
+        }
+        black_box(&out);
+    });
+    for (&d, &u) in out.iter().zip(ours) {
+        let d = if d < 0 { fib::NO_ROUTE } else { d as u32 };
+        assert_eq!(d, u, "rte_lpm6 and uplane disagree");
+    }
+    Some(keys.len() as f64 / t / 1e6)
+}
+
+#[cfg(not(have_dpdk))]
+fn peer6(_: &[(u128, u8)], _: &[u128], _: &[u32]) -> Option<f64> {
+    None
+}
