@@ -2,7 +2,7 @@
 //! to `ip4-lookup`. Each failure is its own counter; Ethernet padding after the total
 //! length is trimmed off.
 
-use super::{names, nexts};
+use super::names;
 use buf::{BufFlags, Frame};
 use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
 use wire::ipv4::{Ipv4Packet, HEADER_LEN};
@@ -76,23 +76,13 @@ fn classify_len_error(data: &[u8]) -> Ip4InputError {
 }
 
 /// `ip4-input`: see the module documentation.
-#[derive(Debug)]
-pub struct Ip4Input {
-    codes: nexts::Codes,
-}
-
-impl Default for Ip4Input {
-    fn default() -> Self {
-        Ip4Input::new()
-    }
-}
+#[derive(Debug, Default)]
+pub struct Ip4Input;
 
 impl Ip4Input {
     /// The node.
     pub fn new() -> Ip4Input {
-        Ip4Input {
-            codes: nexts::Codes::new(),
-        }
+        Ip4Input
     }
 }
 
@@ -109,47 +99,24 @@ impl Node for Ip4Input {
     fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
         let tracing = cx.tracing();
         let pool = cx.pool();
-        for (b, code) in frame
-            .as_mut_slice()
-            .iter_mut()
-            .zip(self.codes.code.iter_mut())
-        {
-            let mut pkt = pool.get_mut(b);
+        for mut b in frame.drain() {
+            let mut pkt = pool.get_mut(&mut b);
             let csum_ok = pkt.meta().flags.contains(BufFlags::L3_CSUM_OK);
             let res = validate(pkt.data(), csum_ok);
-            *code = match res {
-                Ok(total) => {
-                    pkt.truncate(total);
-                    let m = pkt.meta_mut();
-                    m.l3_offset = m.offset() as u16;
-                    NEXT_LOOKUP.0
-                }
-                Err(e) => nexts::DROP + e.code(),
-            };
-            if tracing && pool.meta(b).is_traced() {
-                trace(cx, b, res);
+            if let Ok(total) = res {
+                pkt.truncate(total);
+                let m = pkt.meta_mut();
+                m.l3_offset = m.offset() as u16;
+            }
+            if tracing && pool.meta(&b).is_traced() {
+                trace(cx, &b, res);
+            }
+            match res {
+                Ok(_) => cx.enqueue(NEXT_LOOKUP, b),
+                Err(e) => cx.drop(b, e),
             }
         }
-        self.codes.dispatch(cx, frame, from_code);
     }
-}
-
-/// The error with code `c`.
-fn from_code(c: u16) -> Ip4InputError {
-    use Ip4InputError::*;
-    [
-        TooShort,
-        BadVersion,
-        BadHeaderLength,
-        HeaderTruncated,
-        BadLength,
-        LengthAboveBuffer,
-        BadChecksum,
-        TtlZero,
-    ]
-    .get(usize::from(c))
-    .copied()
-    .unwrap_or(TooShort)
 }
 
 #[cold]

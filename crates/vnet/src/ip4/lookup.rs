@@ -3,7 +3,7 @@
 //! `opaque[ADJ]` set (an ECMP group picks its member by flow hash), `ip4-local`, `ip4-arp`
 //! (glean), `ip4-icmp-error` (unreachable) or the drop.
 
-use super::{names, nexts, ADJ_GLEAN};
+use super::{names, ADJ_GLEAN};
 use crate::dpo::Dpo;
 use crate::{opaque, Vnet};
 use buf::{Frame, FRAME_SIZE};
@@ -59,7 +59,6 @@ pub struct Ip4Lookup {
     vnet: Vnet,
     dst: Box<[u32; FRAME_SIZE]>,
     leaf: Box<[u32; FRAME_SIZE]>,
-    codes: nexts::Codes,
 }
 
 impl Ip4Lookup {
@@ -69,7 +68,6 @@ impl Ip4Lookup {
             vnet: vnet.clone(),
             dst: Box::new([0; FRAME_SIZE]),
             leaf: Box::new([0; FRAME_SIZE]),
-            codes: nexts::Codes::new(),
         }
     }
 }
@@ -109,19 +107,18 @@ impl Node for Ip4Lookup {
         ip4.fib.lookup_bulk(&self.dst[..n], &mut self.leaf[..n]);
         let dpos = ip4.dpos();
         let tracing = cx.tracing();
-        let bufs = frame.as_mut_slice();
-        for (i, b) in bufs.iter_mut().enumerate() {
+        for (i, mut b) in frame.drain().enumerate() {
             let leaf = self.leaf[i];
-            let mut pkt = pool.get_mut(b);
+            let mut pkt = pool.get_mut(&mut b);
             if bad > 0 && self.dst[i] == BAD && Ipv4Packet::new_checked(pkt.data()).is_err() {
-                self.codes.code[i] = nexts::DROP + Ip4LookupError::Malformed.code();
+                cx.drop(b, Ip4LookupError::Malformed);
                 continue;
             }
             let dpo = dpos.get(leaf);
             let next = match dpo {
                 Dpo::Adjacency(a) => {
                     pkt.meta_mut().opaque[opaque::ADJ] = *a;
-                    NEXT_REWRITE.0
+                    NEXT_REWRITE
                 }
                 Dpo::LoadBalance(adjs) => {
                     let h = Ipv4Packet::new_checked(pkt.data()).map_or(0, |p| flow_hash(&p));
@@ -131,37 +128,35 @@ impl Node for Ip4Lookup {
                         .get(h as usize % adjs.len().max(1))
                         .copied()
                         .unwrap_or(0);
-                    NEXT_REWRITE.0
+                    NEXT_REWRITE
                 }
-                Dpo::Receive { .. } => NEXT_LOCAL.0,
+                Dpo::Receive { .. } => NEXT_LOCAL,
                 Dpo::Glean { if_index } => {
                     let m = pkt.meta_mut();
                     m.tx_if = *if_index;
                     m.opaque[opaque::ADJ] = ADJ_GLEAN;
-                    NEXT_ARP.0
+                    NEXT_ARP
                 }
                 Dpo::Unreachable => {
                     let m = pkt.meta_mut();
                     m.opaque[opaque::ICMP] = 3 << 8; // destination unreachable, net
                     m.opaque[opaque::ICMP_DATA] = 0;
                     cx.count(Ip4LookupError::Unreachable, 1);
-                    NEXT_ICMP_ERROR.0
+                    NEXT_ICMP_ERROR
                 }
-                Dpo::Drop => nexts::DROP + Ip4LookupError::Blackhole.code(),
+                Dpo::Drop => {
+                    if tracing {
+                        trace(cx, &b, leaf, dpo);
+                    }
+                    cx.drop(b, Ip4LookupError::Blackhole);
+                    continue;
+                }
             };
-            self.codes.code[i] = next;
             if tracing {
-                trace(cx, b, leaf, dpo);
+                trace(cx, &b, leaf, dpo);
             }
+            cx.enqueue(next, b);
         }
-        drop(ip4);
-        self.codes.dispatch(cx, frame, |c| {
-            if c == Ip4LookupError::Blackhole.code() {
-                Ip4LookupError::Blackhole
-            } else {
-                Ip4LookupError::Malformed
-            }
-        });
     }
 }
 

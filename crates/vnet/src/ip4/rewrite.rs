@@ -4,7 +4,7 @@
 //! the checksum updated incrementally, the adjacency's L2 header prepended, `tx_if` set,
 //! and on to `interface-output`. An incomplete adjacency sends the packet to `ip4-arp`.
 
-use super::{names, nexts};
+use super::names;
 use crate::adj::AdjState;
 use crate::{opaque, Vnet};
 use buf::Frame;
@@ -38,16 +38,12 @@ const NEXT_FRAG: Next = Next(3);
 #[derive(Debug)]
 pub struct Ip4Rewrite {
     vnet: Vnet,
-    codes: nexts::Codes,
 }
 
 impl Ip4Rewrite {
     /// The node, reading adjacencies from `vnet`.
     pub fn new(vnet: &Vnet) -> Ip4Rewrite {
-        Ip4Rewrite {
-            vnet: vnet.clone(),
-            codes: nexts::Codes::new(),
-        }
+        Ip4Rewrite { vnet: vnet.clone() }
     }
 }
 
@@ -75,16 +71,11 @@ impl Node for Ip4Rewrite {
     }
 
     fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
-        let vnet = &self.vnet;
-        let adjs = vnet.adjacencies();
+        let adjs = self.vnet.adjacencies();
         let pool = cx.pool();
         let tracing = cx.tracing();
-        for (b, code) in frame
-            .as_mut_slice()
-            .iter_mut()
-            .zip(self.codes.code.iter_mut())
-        {
-            let mut pkt = pool.get_mut(b);
+        for mut b in frame.drain() {
+            let mut pkt = pool.get_mut(&mut b);
             let ai = pkt.meta().opaque[opaque::ADJ];
             let step = match adjs.get(ai) {
                 None => Step::Err(Ip4RewriteError::BadAdjacency),
@@ -116,18 +107,18 @@ impl Node for Ip4Rewrite {
                     }
                 }
             };
-            if tracing && pool.meta(b).is_traced() {
-                trace(cx, b, ai, &step);
+            if tracing && pool.meta(&b).is_traced() {
+                trace(cx, &b, ai, &step);
             }
-            *code = match step {
-                Step::Out => NEXT_OUTPUT.0,
-                Step::Arp => NEXT_ARP.0,
+            match step {
+                Step::Out => cx.enqueue(NEXT_OUTPUT, b),
+                Step::Arp => cx.enqueue(NEXT_ARP, b),
                 Step::Frag => {
                     cx.count(Ip4RewriteError::NeedsFragmentation, 1);
-                    NEXT_FRAG.0
+                    cx.enqueue(NEXT_FRAG, b)
                 }
                 Step::Icmp(ty_code, data) => {
-                    let m = pool.meta_mut(b);
+                    let m = pool.meta_mut(&mut b);
                     m.opaque[opaque::ICMP] = ty_code;
                     m.opaque[opaque::ICMP_DATA] = data;
                     cx.count(
@@ -138,22 +129,11 @@ impl Node for Ip4Rewrite {
                         },
                         1,
                     );
-                    NEXT_ICMP_ERROR.0
+                    cx.enqueue(NEXT_ICMP_ERROR, b)
                 }
-                Step::Err(e) => nexts::DROP + e.code(),
-            };
+                Step::Err(e) => cx.drop(b, e),
+            }
         }
-        drop(adjs);
-        self.codes.dispatch(cx, frame, |c| {
-            [
-                Ip4RewriteError::BadAdjacency,
-                Ip4RewriteError::NoHeadroom,
-                Ip4RewriteError::Malformed,
-            ]
-            .into_iter()
-            .find(|e| e.code() == c)
-            .unwrap_or(Ip4RewriteError::Malformed)
-        });
     }
 }
 
@@ -161,22 +141,18 @@ impl Node for Ip4Rewrite {
 /// instead of a `memcpy` call per packet.
 #[inline(always)]
 fn copy_rewrite(h: &mut [u8], rw: &[u8]) {
-    match (h.len(), rw.len()) {
-        (14, 14) => {
-            let (d, s): (&mut [u8; 14], &[u8; 14]) = match (h.try_into(), rw.try_into()) {
-                (Ok(d), Ok(s)) => (d, s),
-                _ => return h.copy_from_slice(rw),
-            };
-            *d = *s;
-        }
-        (18, 18) => {
-            let (d, s): (&mut [u8; 18], &[u8; 18]) = match (h.try_into(), rw.try_into()) {
-                (Ok(d), Ok(s)) => (d, s),
-                _ => return h.copy_from_slice(rw),
-            };
-            *d = *s;
-        }
-        _ => h.copy_from_slice(rw),
+    if let (Ok(d), Ok(s)) = (
+        <&mut [u8; 14]>::try_from(&mut *h),
+        <&[u8; 14]>::try_from(rw),
+    ) {
+        *d = *s;
+    } else if let (Ok(d), Ok(s)) = (
+        <&mut [u8; 18]>::try_from(&mut *h),
+        <&[u8; 18]>::try_from(rw),
+    ) {
+        *d = *s;
+    } else {
+        h.copy_from_slice(rw);
     }
 }
 
