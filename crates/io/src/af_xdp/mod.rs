@@ -122,6 +122,26 @@ pub struct AfXdp {
     stats: Arc<DeviceStats>,
     xdp_stats: Arc<AfXdpCounters>,
     mac: [u8; 6],
+    /// Tx ring size: what `tx_room` reports when the kernel has taken everything.
+    tx_size: usize,
+}
+
+/// Makes the kernel take the tx ring's descriptors. In copy mode one kick sends at most a
+/// small batch (the kernel's `TX_BATCH_SIZE`, 32), so kick again while it makes progress:
+/// descriptors left in the ring would otherwise wait for the next burst, and a TCP sender
+/// waiting for the ACKs of exactly those segments never causes one (a stall).
+fn drain_tx(sock: &mut XskSocket, tx_size: usize) {
+    let mut pending = tx_size.saturating_sub(sock.tx_room());
+    for _ in 0..64 {
+        if pending == 0 || sock.tx_kick().is_err() {
+            return;
+        }
+        let now = tx_size.saturating_sub(sock.tx_room());
+        if now >= pending {
+            return;
+        }
+        pending = now;
+    }
 }
 
 impl AfXdp {
@@ -218,6 +238,7 @@ impl AfXdp {
             stats: DeviceStats::new(cfg.queues, cfg.queues),
             xdp_stats: Arc::new(AfXdpCounters::default()),
             mac,
+            tx_size: cfg.ring.tx_size as usize,
         })
     }
 
@@ -341,6 +362,8 @@ impl Device for AfXdp {
         let Some(sock) = q.sock.as_mut() else {
             return 0;
         };
+        // Polling is also when tx descriptors left by an earlier burst get their kick.
+        drain_tx(sock, self.tx_size);
         let mut descs = [XdpDesc::default(); BATCH];
         let mut got = 0;
         while frame.room() > 0 {
@@ -434,9 +457,9 @@ impl Device for AfXdp {
                 stopped = true; // the frame ran out
             }
         }
-        if sock.tx_kick().is_err() {
-            // The descriptors stay queued and go with the next kick.
-        }
+        // Descriptors the kernel has not taken stay queued; the next burst (or the next
+        // rx poll) kicks again.
+        drain_tx(sock, self.tx_size);
         taken
     }
 

@@ -7,6 +7,7 @@ use ctl::{Command, Handler, Response};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use vnet::{Dpo, IfIndex};
 use wire::ipv4::Ipv4Cidr;
 use wire::ipv6::Ipv6Cidr;
@@ -309,6 +310,43 @@ impl Daemon {
         text(t)
     }
 
+    fn xdp_programs(&self) -> Vec<(String, Arc<Mutex<xdp::XdpProgram>>)> {
+        self.ports
+            .iter()
+            .filter_map(|p| p.xdp.clone().map(|x| (p.name.clone(), x)))
+            .collect()
+    }
+
+    fn show_xdp(&self, as_json: bool) -> Result<Response, String> {
+        let mut t = String::new();
+        let mut v = Vec::new();
+        for (name, prog) in self.xdp_programs() {
+            let g = prog.lock().unwrap_or_else(|e| e.into_inner());
+            let mode = g
+                .attached()
+                .map(|(i, m)| format!("{i} {}", m.as_str()))
+                .unwrap_or_else(|| "detached".into());
+            let c = g.counters().map_err(|e| format!("{name}: {e}"))?;
+            let list = g.blocklist().map_err(|e| format!("{name}: {e}"))?;
+            let _ = writeln!(t, "{name}: XDP program on {mode}\n  {c:?}");
+            for (p, hits) in &list {
+                let _ = writeln!(t, "  block {p}: {hits} packets dropped");
+            }
+            v.push(json!({"interface": name, "attached": mode, "counters": format!("{c:?}"),
+                          "blocklist": list.iter().map(|(p, h)| json!({"prefix": p.to_string(), "hits": h})).collect::<Vec<_>>()}));
+        }
+        if t.is_empty() {
+            t = "no interface runs the XDP program\n".into();
+        }
+        Ok(if as_json {
+            Response::Json {
+                value: Value::Array(v),
+            }
+        } else {
+            text(t)
+        })
+    }
+
     fn run_command(&mut self, cmd: &Command, as_json: bool) -> Result<Response, String> {
         use Command::*;
         Ok(match cmd {
@@ -454,9 +492,30 @@ impl Daemon {
                     "delete interface: removing interfaces is not supported yet; {name} was set down instead"
                 ));
             }
-            XdpBlockAdd { .. } | XdpBlockDel { .. } | ShowXdp => {
-                return Err("xdp: the XDP fast path is not available in this build yet".into())
+            XdpBlockAdd { prefix } | XdpBlockDel { prefix } => {
+                let p: xdp::Prefix = prefix
+                    .to_string()
+                    .parse()
+                    .map_err(|e| format!("PREFIX: {e:?}"))?;
+                let progs = self.xdp_programs();
+                if progs.is_empty() {
+                    return Err(
+                        "xdp: no interface runs the XDP program (create an af_xdp interface)"
+                            .into(),
+                    );
+                }
+                let add = matches!(cmd, XdpBlockAdd { .. });
+                for (name, prog) in progs {
+                    let mut g = prog.lock().unwrap_or_else(|e| e.into_inner());
+                    if add {
+                        g.block_add(p).map_err(|e| format!("{name}: {e}"))?;
+                    } else {
+                        g.block_del(p).map_err(|e| format!("{name}: {e}"))?;
+                    }
+                }
+                text(String::new())
             }
+            ShowXdp => self.show_xdp(as_json)?,
         })
     }
 }

@@ -41,6 +41,8 @@ pub struct Port {
     pub stats: Option<Arc<DeviceStats>>,
     /// What `show hardware-interfaces` prints.
     pub hw: String,
+    /// The XDP program in front of an AF_XDP device.
+    pub xdp: Option<Arc<std::sync::Mutex<xdp::XdpProgram>>>,
 }
 
 /// A running uplane.
@@ -74,7 +76,9 @@ impl Daemon {
             .add(io::af_packet::input_node())
             .add(io::af_packet::output_node())
             .add(io::tap::input_node())
-            .add(io::tap::output_node());
+            .add(io::tap::output_node())
+            .add(io::af_xdp::input_node())
+            .add(io::af_xdp::output_node());
         let graph = b
             .build(BufferCache::new(pool.clone()))
             .context("building the graph")?;
@@ -147,16 +151,40 @@ impl Daemon {
         if self.vnet.interfaces().by_name(name).is_some() {
             bail!("interface {name:?} already exists");
         }
+        let mut xdp_prog = None;
         let (dev, in_node, out_node): (Option<SharedDevice>, &str, &str) = match driver {
-            Driver::AfPacket | Driver::AfXdp => {
+            Driver::AfXdp => {
                 let host = host_if.ok_or_else(|| anyhow!("host-if is required"))?;
-                if driver == Driver::AfXdp {
-                    // The AF_XDP driver lands separately; until then the same host interface
-                    // is served through AF_PACKET rings, and the log says so.
-                    self.logf(format!(
-                        "{name}: af_xdp not available in this build; using af_packet on {host}"
-                    ));
+                match io::af_xdp::AfXdp::open(&io::af_xdp::AfXdpConfig::new(host), &self.pool) {
+                    Ok(d) => {
+                        xdp_prog = Some(d.program().clone());
+                        (
+                            Some(device::shared(d)),
+                            io::af_xdp::AF_XDP_INPUT,
+                            io::af_xdp::AF_XDP_OUTPUT,
+                        )
+                    }
+                    Err(e) => {
+                        // A kernel or driver without AF_XDP: serve the interface through
+                        // AF_PACKET rings and say so.
+                        self.logf(format!(
+                            "{name}: AF_XDP on {host} failed ({e}); using AF_PACKET"
+                        ));
+                        eprintln!("uplane: {name}: AF_XDP on {host} failed ({e}); using AF_PACKET");
+                        let d = io::af_packet::AfPacket::open(&io::af_packet::AfPacketConfig::new(
+                            host,
+                        ))
+                        .with_context(|| format!("opening AF_PACKET on {host}"))?;
+                        (
+                            Some(device::shared(d)),
+                            io::af_packet::AF_PACKET_INPUT,
+                            io::af_packet::AF_PACKET_OUTPUT,
+                        )
+                    }
                 }
+            }
+            Driver::AfPacket => {
+                let host = host_if.ok_or_else(|| anyhow!("host-if is required"))?;
                 let d = io::af_packet::AfPacket::open(&io::af_packet::AfPacketConfig::new(host))
                     .with_context(|| format!("opening AF_PACKET on {host}"))?;
                 (
@@ -221,6 +249,7 @@ impl Daemon {
             dev,
             stats,
             hw,
+            xdp: xdp_prog,
         });
         self.logf(format!(
             "interface {name} created (driver {driver:?}, index {idx})"
