@@ -588,3 +588,29 @@ fn trace_follows_a_packet_through_the_chain() {
     r.clear();
     drop(g);
 }
+
+#[test]
+fn truncated_and_corrupt_icmp_to_us_are_counted() {
+    let mut r = resolved();
+    let short = Ip::new(PEER_A_IP, A_IP, IpProtocol::Icmp).bytes(&[8, 0, 0, 0]);
+    let mut bad = echo_request(1, 1, b"xyz");
+    bad[2] ^= 0x55;
+    let corrupt = Ip::new(PEER_A_IP, A_IP, IpProtocol::Icmp).bytes(&bad);
+    let reply = wire::icmpv4::Icmpv4Repr::EchoReply {
+        ident: 1,
+        seq_no: 1,
+        data: b"",
+    };
+    let mut rb = vec![0; reply.buffer_len()];
+    reply.emit(&mut wire::icmpv4::Icmpv4Packet::new_unchecked(&mut rb[..]));
+    let stray = Ip::new(PEER_A_IP, A_IP, IpProtocol::Icmp).bytes(&rb);
+    r.inject(&[
+        (to_us(MAC_A, PEER_A, &short), r.a),
+        (to_us(MAC_A, PEER_A, &corrupt), r.a),
+        (to_us(MAC_A, PEER_A, &stray), r.a),
+    ]);
+    assert_eq!(r.err("ip4-local", "IcmpTruncated"), 1);
+    assert_eq!(r.err("ip4-local", "IcmpBadChecksum"), 1);
+    assert_eq!(r.err("ip4-local", "IcmpNotHandled"), 1);
+    assert!(r.got("tx-a").is_empty(), "no reply, no error about ICMP");
+}
