@@ -7,6 +7,10 @@
 //!                                 └▶ arp-input                └▶ ip4-arp (resolve the neighbour)
 //! ```
 //!
+//! IPv6 mirrors it ([`ip6`]): `ip6-input ─▶ ip6-lookup ─▶ ip6-rewrite / ip6-local /
+//! ip6-discover-neighbor / ip6-icmp-error`, with Neighbor Discovery in [`nd`] (`ip6-nd`,
+//! `ip6-discover-neighbor`).
+//!
 //! Shared state lives in [`Vnet`]: the interface table and the adjacencies behind
 //! `RwLock`s that nodes read once per frame (the control plane writes them between
 //! dispatches, which briefly holds off forwarding like VPP's worker barrier), and the FIBs,
@@ -19,7 +23,8 @@ pub mod dpo;
 pub mod ethernet;
 pub mod interface;
 pub mod ip4;
-pub mod ip6_placeholder;
+pub mod ip6;
+pub mod nd;
 pub mod neighbor;
 pub mod output;
 pub mod ratelimit;
@@ -72,6 +77,8 @@ pub struct Vnet {
     pub neighbors: Arc<Mutex<NeighborTable>>,
     /// IPv4 FIB, DPOs and routes ([`ip4`]).
     pub ip4: Arc<RwLock<ip4::Ip4>>,
+    /// IPv6 FIB, DPOs and routes ([`ip6`]).
+    pub ip6: Arc<RwLock<ip6::Ip6>>,
 }
 
 impl Vnet {
@@ -113,5 +120,15 @@ impl Vnet {
     /// Changes the IPv4 state (the `ip4_*` control-plane methods do).
     pub fn ip4_mut(&self) -> RwLockWriteGuard<'_, ip4::Ip4> {
         self.ip4.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the IPv6 state (once per frame in `ip6-lookup`).
+    pub fn ip6(&self) -> RwLockReadGuard<'_, ip6::Ip6> {
+        self.ip6.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the IPv6 state (the `ip6_*` control-plane methods do).
+    pub fn ip6_mut(&self) -> RwLockWriteGuard<'_, ip6::Ip6> {
+        self.ip6.write().unwrap_or_else(|e| e.into_inner())
     }
 }
