@@ -205,6 +205,63 @@ impl Daemon {
         text(t)
     }
 
+    fn show_fib6(&self, as_json: bool) -> Response {
+        let routes = self.vnet.ip6_routes();
+        let ifs = self.vnet.interfaces();
+        let ifname = |i: IfIndex| {
+            ifs.get(i)
+                .map_or_else(|| format!("#{i}"), |x| x.name.clone())
+        };
+        let adjs = self.vnet.adjacencies();
+        let dpo_text = |d: &Dpo| match d {
+            Dpo::Drop => "drop".to_string(),
+            Dpo::Unreachable => "unreachable".to_string(),
+            Dpo::Receive { if_index } => format!("receive on {}", ifname(*if_index)),
+            Dpo::Glean { if_index } => format!("glean (connected) on {}", ifname(*if_index)),
+            Dpo::Adjacency(a) => adjs.get(*a).map_or_else(
+                || format!("adjacency {a}"),
+                |x| format!("via {} {} ({:?})", x.next_hop, ifname(x.tx_if), x.state),
+            ),
+            Dpo::LoadBalance(v) => format!("load-balance over {} paths", v.len()),
+        };
+        if as_json {
+            let v: Vec<Value> = routes
+                .iter()
+                .map(|r| json!({"prefix": r.prefix.to_string(), "source": format!("{:?}", r.source).to_lowercase(), "dpo": dpo_text(&r.dpo)}))
+                .collect();
+            return Response::Json {
+                value: Value::Array(v),
+            };
+        }
+        let mut t = String::from("ipv6 unicast FIB\n");
+        for r in routes {
+            let _ = writeln!(
+                t,
+                "{:<44} {:<10} {}",
+                r.prefix.to_string(),
+                format!("{:?}", r.source).to_lowercase(),
+                dpo_text(&r.dpo)
+            );
+        }
+        t.push_str("link-local addresses:\n");
+        for i in ifs.iter() {
+            for c in i
+                .ip6
+                .iter()
+                .filter(|c| vnet::ip6::is_link_local(&c.address()))
+            {
+                let _ = writeln!(
+                    t,
+                    "{:<44} {:<10} receive on {}",
+                    c.to_string(),
+                    "local",
+                    i.name
+                );
+            }
+        }
+        text(t)
+    }
+
     fn show_neighbors(&self, as_json: bool) -> Response {
         let ifs = self.vnet.interfaces();
         let now = self.start.elapsed().as_nanos() as u64;
@@ -382,13 +439,7 @@ impl Daemon {
                 text(String::new())
             }
             ShowIpFib => self.show_fib(as_json),
-            ShowIp6Fib => {
-                if as_json {
-                    Response::Json { value: json!([]) }
-                } else {
-                    text("ipv6 unicast FIB: IPv6 forwarding is not enabled in this build\n".into())
-                }
-            }
+            ShowIp6Fib => self.show_fib6(as_json),
             ShowNeighbors => self.show_neighbors(as_json),
             ShowBuffers => self.show_buffers(as_json),
             ShowGraph => text(self.graph.to_dot()),
@@ -458,8 +509,9 @@ impl Daemon {
                     self.vnet.ip4_remove_route(c).map_err(|e| e.to_string())?;
                     text(String::new())
                 }
-                IpCidr::V6(_) => {
-                    return Err("IPv6 routes are not supported in this build yet".into())
+                IpCidr::V6(c) => {
+                    self.vnet.ip6_remove_route(c).map_err(|e| e.to_string())?;
+                    text(String::new())
                 }
             },
             CreateHostInterface { host_if } => {

@@ -273,27 +273,17 @@ impl Daemon {
         match (a, del) {
             (IpCidr::V4(c), false) => self.vnet.ip4_add_address(idx, c)?,
             (IpCidr::V4(c), true) => self.vnet.ip4_del_address(idx, c)?,
-            (IpCidr::V6(c), _) => {
-                let mut ifs = self.vnet.interfaces_mut();
-                let i = ifs
-                    .get_mut(idx)
-                    .ok_or_else(|| anyhow!("no interface #{idx}"))?;
-                if del {
-                    i.ip6.retain(|x| *x != c);
-                } else if !i.ip6.contains(&c) {
-                    i.ip6.push(c);
-                }
-                drop(ifs);
-                self.logf(format!("IPv6 address {c} recorded on #{idx}; IPv6 forwarding is not enabled in this build"));
-            }
+            (IpCidr::V6(c), false) => self.vnet.ip6_add_address(idx, c)?,
+            (IpCidr::V6(c), true) => self.vnet.ip6_del_address(idx, c)?,
         }
         Ok(())
     }
 
     /// `ip route add`.
     pub fn add_route(&mut self, prefix: IpCidr, target: &RouteTarget) -> Result<()> {
-        let IpCidr::V4(p) = prefix else {
-            bail!("IPv6 routes are not supported in this build yet");
+        let p = match prefix {
+            IpCidr::V4(p) => p,
+            IpCidr::V6(p) => return self.add_route6(p, target),
         };
         let if_of = |name: &str| -> Result<IfIndex> {
             self.vnet
@@ -317,6 +307,34 @@ impl Daemon {
             }
             RouteTarget::Blackhole => self.vnet.ip4_add_blackhole(p)?,
             RouteTarget::Unreachable => self.vnet.ip4_add_unreachable(p)?,
+        }
+        Ok(())
+    }
+
+    /// `ip route add` for an IPv6 prefix.
+    fn add_route6(&mut self, p: wire::ipv6::Ipv6Cidr, target: &RouteTarget) -> Result<()> {
+        let if_of = |name: &str| -> Result<IfIndex> {
+            self.vnet
+                .interfaces()
+                .by_name(name)
+                .map(|i| i.index)
+                .ok_or_else(|| anyhow!("no interface {name:?}"))
+        };
+        match target {
+            RouteTarget::Via {
+                via: std::net::IpAddr::V6(v),
+                interface,
+            } => {
+                let i = interface.as_deref().map(if_of).transpose()?;
+                self.vnet.ip6_add_route(p, Some(*v), i)?;
+            }
+            RouteTarget::Via { .. } => bail!("via: an IPv6 route needs an IPv6 next hop"),
+            RouteTarget::Interface(n) => {
+                let i = if_of(n)?;
+                self.vnet.ip6_add_route(p, None, Some(i))?;
+            }
+            RouteTarget::Blackhole => self.vnet.ip6_add_blackhole(p)?,
+            RouteTarget::Unreachable => self.vnet.ip6_add_unreachable(p)?,
         }
         Ok(())
     }
