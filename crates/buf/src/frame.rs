@@ -97,13 +97,14 @@ impl Frame {
     /// moved (the rest stay in `other`, in order).
     pub fn append(&mut self, other: &mut Frame) -> usize {
         let n = other.len().min(self.room());
-        for i in 0..n {
-            let b = core::mem::replace(&mut other.bufs[i], Buf::EMPTY);
-            core::mem::replace(&mut self.bufs[self.len()], b).forget();
-            self.len += 1;
+        let (start, other_len) = (self.len(), other.len());
+        // Slots past `len` always hold the placeholder, so a swap moves the tokens in and
+        // leaves placeholders behind: one block copy each way, no per-buffer bookkeeping.
+        self.bufs[start..start + n].swap_with_slice(&mut other.bufs[..n]);
+        self.len += n as u16;
+        if n < other_len {
+            other.bufs[..other_len].rotate_left(n);
         }
-        let other_len = other.len();
-        other.bufs[..other_len].rotate_left(n);
         other.len -= n as u16;
         n
     }

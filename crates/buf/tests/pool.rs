@@ -260,3 +260,46 @@ proptest! {
         c.free(b);
     }
 }
+
+proptest! {
+    /// Frames behave like a bounded Vec of tokens under push, pop, append and partial drain.
+    #[test]
+    fn frame_model(ops in proptest::collection::vec((0u8..4, 0usize..300), 0..40)) {
+        let p = pool(2048);
+        let mut c = BufferCache::new(p.clone());
+        let (mut a, mut b) = (Frame::new(), Frame::new());
+        let (mut ma, mut mb): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+        for (op, n) in ops {
+            match op {
+                0 => {
+                    let got = c.alloc_into(&mut b, n);
+                    mb.extend(b.as_slice()[b.len() - got..].iter().map(|x| x.index()));
+                }
+                1 => {
+                    let moved = a.append(&mut b);
+                    prop_assert_eq!(moved, mb.len().min(FRAME_SIZE - ma.len()));
+                    ma.extend(mb.drain(..moved));
+                }
+                2 => {
+                    let mut d = a.drain();
+                    for _ in 0..n.min(ma.len()) {
+                        let x = d.next().unwrap();
+                        prop_assert_eq!(x.index(), ma.remove(0));
+                        c.free(x);
+                    }
+                }
+                _ => {
+                    if let Some(x) = a.pop() {
+                        prop_assert_eq!(Some(x.index()), ma.pop());
+                        c.free(x);
+                    }
+                }
+            }
+            prop_assert_eq!(a.as_slice().iter().map(|x| x.index()).collect::<Vec<_>>(), ma.clone());
+            prop_assert_eq!(b.as_slice().iter().map(|x| x.index()).collect::<Vec<_>>(), mb.clone());
+        }
+        c.free_frame(&mut a);
+        c.free_frame(&mut b);
+        prop_assert_eq!(p.in_use(), 0);
+    }
+}
