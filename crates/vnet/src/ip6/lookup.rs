@@ -76,6 +76,8 @@ pub fn flow_hash<T: AsRef<[u8]>>(p: &Ipv6Packet<T>) -> u32 {
 pub struct Ip6Lookup {
     vnet: Vnet,
     dst: Box<[u128; FRAME_SIZE]>,
+    /// The source is link-local (read with the destination, in the first pass).
+    ll_src: Box<[bool; FRAME_SIZE]>,
     leaf: Box<[u32; FRAME_SIZE]>,
     codes: nexts::Codes,
 }
@@ -86,6 +88,7 @@ impl Ip6Lookup {
         Ip6Lookup {
             vnet: vnet.clone(),
             dst: Box::new([0; FRAME_SIZE]),
+            ll_src: Box::new([false; FRAME_SIZE]),
             leaf: Box::new([0; FRAME_SIZE]),
             codes: nexts::Codes::new(),
         }
@@ -177,9 +180,17 @@ impl Node for Ip6Lookup {
         let pool = cx.pool();
         let n = frame.len();
         let mut bad = 0usize;
-        for (b, d) in frame.as_slice().iter().zip(self.dst.iter_mut()) {
+        for ((b, d), ll) in frame
+            .as_slice()
+            .iter()
+            .zip(self.dst.iter_mut())
+            .zip(self.ll_src.iter_mut())
+        {
             *d = match Ipv6Packet::new_checked(pool.get(b).data()) {
-                Ok(p) => u128::from(p.dst_addr()),
+                Ok(p) => {
+                    *ll = is_link_local(&p.src_addr());
+                    u128::from(p.dst_addr())
+                }
                 Err(_) => {
                     bad += 1;
                     BAD
@@ -251,12 +262,8 @@ impl Node for Ip6Lookup {
                 Dpo::Drop => nexts::DROP + Ip6LookupError::Blackhole.code(),
             };
             // Forwarding a link-local source off its link: beyond scope.
-            let next = if next == NEXT_REWRITE.0 || next == NEXT_DISCOVER.0 {
-                let m = pkt.meta();
-                let ll_src = m.rx_if != IF_NONE
-                    && Ipv6Packet::new_checked(pkt.data())
-                        .is_ok_and(|p| is_link_local(&p.src_addr()));
-                if ll_src {
+            let next = if self.ll_src[i] && (next == NEXT_REWRITE.0 || next == NEXT_DISCOVER.0) {
+                if pkt.meta().rx_if != IF_NONE {
                     let m = pkt.meta_mut();
                     m.opaque[opaque::ICMP] = 1 << 8 | 2;
                     m.opaque[opaque::ICMP_DATA] = 0;
