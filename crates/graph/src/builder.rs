@@ -57,7 +57,7 @@ impl GraphBuilder {
     /// A builder holding only `error-drop`.
     pub fn new() -> GraphBuilder {
         GraphBuilder {
-            nodes: vec![Box::new(DropNode)],
+            nodes: vec![Box::new(DropNode::default())],
         }
     }
 

@@ -236,6 +236,20 @@ impl Graph {
         Ok(Next(slot.nexts.len() as u16 - 1))
     }
 
+    /// Installs (or with `None` removes) the observer that sees every frame reaching
+    /// `error-drop` before it is counted and freed (`pcap trace drop`).
+    pub fn set_drop_observer(&mut self, observer: Option<Box<dyn crate::DropObserver>>) {
+        let i = self
+            .node_index(crate::DROP_NODE)
+            .map_or(0, |i| i.0 as usize);
+        if let Some(slot) = self.slots.get_mut(i) {
+            let node: &mut dyn std::any::Any = slot.node.as_mut();
+            if let Some(d) = node.downcast_mut::<crate::drop_node::DropNode>() {
+                d.observer = observer;
+            }
+        }
+    }
+
     /// Wakes a suspended process node at the next dispatch.
     pub fn signal(&mut self, node: NodeIndex) {
         if let Some(s) = self.slots.get_mut(node.0 as usize) {

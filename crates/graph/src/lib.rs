@@ -35,7 +35,7 @@ mod trace;
 pub use buf::{Buf, BufferCache, BufferPool, Frame, FRAME_SIZE};
 pub use builder::{GraphBuilder, GraphError};
 pub use ctx::Ctx;
-pub use drop_node::{DropError, DROP_NODE};
+pub use drop_node::{DropError, DropObserver, DROP_NODE};
 pub use error::{ErrorInfo, NodeError};
 pub use graph::{Dispatch, Graph, NodeIndex};
 pub use node::{Next, Node, NodeInfo, NodeKind, Wake};

@@ -2,6 +2,7 @@
 
 pub mod af_packet;
 pub mod af_xdp;
+pub mod capture;
 pub mod device;
 pub mod null;
 pub mod pcap;

@@ -129,6 +129,35 @@ pub struct InterfaceConfig {
     pub mtu: u16,
     /// MAC address (default: the device's, or a locally administered one).
     pub mac: Option<EthernetAddress>,
+    /// Driver `pcap` only: its files and replay pace.
+    pub pcap: Option<PcapConfig>,
+}
+
+/// The files of a `driver = "pcap"` interface (`rx-file`, `tx-file`, `timing`, `rx-loop`,
+/// `tx-resolution`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcapConfig {
+    /// The capture replayed as received packets.
+    pub rx_file: Option<PathBuf>,
+    /// The pcap sent packets are written into (created or truncated).
+    pub tx_file: Option<PathBuf>,
+    /// `"full-speed"` (default) or `"capture"` (spaced as captured).
+    pub timing: io::pg::Timing,
+    /// Replay forever instead of once.
+    pub rx_loop: bool,
+    /// `"micro"` (default) or `"nano"` second timestamps in the tx file.
+    pub tx_resolution: io::pcap::TsResolution,
+}
+
+/// One `[[neighbor]]`: a static neighbour (ARP/ND entry that never ages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighborConfig {
+    /// The interface it is on.
+    pub interface: String,
+    /// Its address.
+    pub ip: IpAddr,
+    /// Its MAC.
+    pub mac: EthernetAddress,
 }
 
 /// Where a route sends packets.
@@ -184,8 +213,12 @@ pub struct Config {
     pub interfaces: Vec<InterfaceConfig>,
     /// Routes, in file order.
     pub routes: Vec<RouteConfig>,
+    /// Static neighbours, in file order.
+    pub neighbors: Vec<NeighborConfig>,
     /// Services, in file order.
     pub services: Vec<ServiceConfig>,
+    /// The TAP interface packets for our addresses go to when no uplane node handles them.
+    pub punt: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -209,6 +242,12 @@ struct RawCpu {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct RawPunt {
+    interface: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct RawBuffers {
     count: Option<Spanned<u32>>,
 }
@@ -223,6 +262,19 @@ struct RawInterface {
     address: Vec<Spanned<String>>,
     mtu: Option<Spanned<u32>>,
     mac: Option<Spanned<String>>,
+    rx_file: Option<Spanned<String>>,
+    tx_file: Option<Spanned<String>>,
+    timing: Option<Spanned<String>>,
+    rx_loop: Option<Spanned<bool>>,
+    tx_resolution: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNeighbor {
+    interface: Spanned<String>,
+    ip: Spanned<String>,
+    mac: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,11 +305,15 @@ struct RawConfig {
     #[serde(default)]
     buffers: RawBuffers,
     #[serde(default)]
+    punt: RawPunt,
+    #[serde(default)]
     interface: Vec<RawInterface>,
     #[serde(default)]
     route: Vec<RawRoute>,
     #[serde(default)]
     service: Vec<RawService>,
+    #[serde(default)]
+    neighbor: Vec<RawNeighbor>,
 }
 
 /// Turns byte offsets into line and column for messages.
@@ -457,6 +513,7 @@ impl Config {
                 })?),
                 None => None,
             };
+            let pcap = pcap_config(loc, r, driver, &f)?;
             interfaces.push(InterfaceConfig {
                 name: name.clone(),
                 driver,
@@ -464,6 +521,7 @@ impl Config {
                 addresses,
                 mtu,
                 mac,
+                pcap,
             });
         }
 
@@ -574,17 +632,197 @@ impl Config {
             });
         }
 
+        let mut neighbors = Vec::new();
+        for (i, n) in raw.neighbor.iter().enumerate() {
+            let f = |name: &str| format!("neighbor[{i}].{name}");
+            if !names.contains(n.interface.get_ref()) {
+                return Err(loc.err(
+                    &n.interface,
+                    f("interface"),
+                    format!(
+                        "{:?} is not an interface of this config",
+                        n.interface.get_ref()
+                    ),
+                ));
+            }
+            let ip: IpAddr = n.ip.get_ref().parse().map_err(|_| {
+                loc.err(
+                    &n.ip,
+                    f("ip"),
+                    format!(
+                        "{:?} is not an IP address (expected like 10.2.0.2 or fd02::2)",
+                        n.ip.get_ref()
+                    ),
+                )
+            })?;
+            let mac = parse_mac(n.mac.get_ref()).ok_or_else(|| {
+                loc.err(
+                    &n.mac,
+                    f("mac"),
+                    format!(
+                        "{:?} is not a MAC address (expected like 02:00:00:00:00:01)",
+                        n.mac.get_ref()
+                    ),
+                )
+            })?;
+            neighbors.push(NeighborConfig {
+                interface: n.interface.get_ref().clone(),
+                ip,
+                mac,
+            });
+        }
+
+        let punt = match &raw.punt.interface {
+            Some(n) => match interfaces.iter().find(|i| i.name == *n.get_ref()) {
+                None => return Err(loc.err(n, "punt.interface", format!("{:?} is not an interface of this config", n.get_ref()))),
+                Some(i) if i.driver != Driver::Tap => {
+                    return Err(loc.err(n, "punt.interface", format!("{:?} is not a tap interface (punting goes to the host kernel through a TAP)", n.get_ref())))
+                }
+                Some(i) => Some(i.name.clone()),
+            },
+            None => None,
+        };
+
         Ok(Config {
             file: loc.file.to_path_buf(),
+            punt,
             cli_socket,
             metrics,
             workers,
             buffers,
             interfaces,
             routes,
+            neighbors,
             services,
         })
     }
+}
+
+/// Checks the pcap fields of interface `r`: only for `driver = "pcap"`, which needs at least
+/// one of `rx-file` and `tx-file`; `rx-file` must be a readable file and `tx-file`'s
+/// directory must exist.
+fn pcap_config(
+    loc: &Locator<'_>,
+    r: &RawInterface,
+    driver: Driver,
+    f: &dyn Fn(&str) -> String,
+) -> Result<Option<PcapConfig>, ConfigError> {
+    if driver != Driver::Pcap {
+        let given: [(&str, Option<std::ops::Range<usize>>); 5] = [
+            ("rx-file", r.rx_file.as_ref().map(Spanned::span)),
+            ("tx-file", r.tx_file.as_ref().map(Spanned::span)),
+            ("timing", r.timing.as_ref().map(Spanned::span)),
+            ("rx-loop", r.rx_loop.as_ref().map(Spanned::span)),
+            ("tx-resolution", r.tx_resolution.as_ref().map(Spanned::span)),
+        ];
+        if let Some((field, Some(span))) = given.into_iter().find(|(_, s)| s.is_some()) {
+            let (line, column) = loc.at(span.start);
+            return Err(ConfigError {
+                file: loc.file.to_path_buf(),
+                line,
+                column,
+                field: f(field),
+                message: format!(
+                    "only for driver \"pcap\" (this interface's driver is {:?})",
+                    r.driver.get_ref()
+                ),
+            });
+        }
+        return Ok(None);
+    }
+    if r.rx_file.is_none() && r.tx_file.is_none() {
+        return Err(loc.err(
+            &r.driver,
+            f("rx-file"),
+            "driver \"pcap\" needs rx-file (a capture to replay), tx-file (a pcap to write) or both",
+        ));
+    }
+    let rx_file = match &r.rx_file {
+        Some(p) => {
+            let path = PathBuf::from(p.get_ref());
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => Some(path),
+                Ok(_) => {
+                    return Err(loc.err(
+                        p,
+                        f("rx-file"),
+                        format!(
+                            "{:?} is not a file (expected a pcap or pcapng capture)",
+                            p.get_ref()
+                        ),
+                    ))
+                }
+                Err(e) => {
+                    return Err(loc.err(
+                        p,
+                        f("rx-file"),
+                        format!("{:?}: {e} (expected a pcap or pcapng capture)", p.get_ref()),
+                    ))
+                }
+            }
+        }
+        None => None,
+    };
+    let tx_file = match &r.tx_file {
+        Some(p) if p.get_ref().is_empty() || p.get_ref().ends_with('/') => {
+            return Err(loc.err(
+                p,
+                f("tx-file"),
+                format!("{:?}: expected a file path", p.get_ref()),
+            ))
+        }
+        Some(p) => {
+            let path = PathBuf::from(p.get_ref());
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            if !dir.is_dir() {
+                return Err(loc.err(
+                    p,
+                    f("tx-file"),
+                    format!("directory {} does not exist", dir.display()),
+                ));
+            }
+            Some(path)
+        }
+        None => None,
+    };
+    let timing = match &r.timing {
+        Some(t) => match t.get_ref().as_str() {
+            "full-speed" => io::pg::Timing::FullSpeed,
+            "capture" => io::pg::Timing::Capture,
+            other => {
+                return Err(loc.err(
+                    t,
+                    f("timing"),
+                    format!("{other:?} is not a timing (expected \"full-speed\" or \"capture\")"),
+                ))
+            }
+        },
+        None => io::pg::Timing::FullSpeed,
+    };
+    let tx_resolution = match &r.tx_resolution {
+        Some(t) => match t.get_ref().as_str() {
+            "micro" => io::pcap::TsResolution::Micro,
+            "nano" => io::pcap::TsResolution::Nano,
+            other => {
+                return Err(loc.err(
+                    t,
+                    f("tx-resolution"),
+                    format!("{other:?} is not a resolution (expected \"micro\" or \"nano\")"),
+                ))
+            }
+        },
+        None => io::pcap::TsResolution::Micro,
+    };
+    Ok(Some(PcapConfig {
+        rx_file,
+        tx_file,
+        timing,
+        rx_loop: r.rx_loop.as_ref().is_some_and(|b| *b.get_ref()),
+        tx_resolution,
+    }))
 }
 
 fn mask6(a: core::net::Ipv6Addr, len: u8) -> core::net::Ipv6Addr {
@@ -685,6 +923,23 @@ listen = "10.1.0.1:7"
     }
 
     #[test]
+    fn pcap_interfaces_and_neighbors_parse() {
+        let c = parse(
+            "[[interface]]\nname = \"in\"\ndriver = \"pcap\"\nrx-file = \"Cargo.toml\"\ntiming = \"capture\"\nrx-loop = true\n\
+             [[interface]]\nname = \"out\"\ndriver = \"pcap\"\ntx-file = \"/tmp/uplane-out.pcap\"\ntx-resolution = \"nano\"\n\
+             [[neighbor]]\ninterface = \"out\"\nip = \"10.2.0.2\"\nmac = \"02:00:00:00:00:02\"\n",
+        )
+        .unwrap();
+        let p = c.interfaces[0].pcap.as_ref().unwrap();
+        assert_eq!(p.rx_file, Some(PathBuf::from("Cargo.toml")));
+        assert_eq!((p.timing, p.rx_loop), (io::pg::Timing::Capture, true));
+        let p = c.interfaces[1].pcap.as_ref().unwrap();
+        assert_eq!(p.tx_resolution, io::pcap::TsResolution::Nano);
+        assert_eq!(p.rx_file, None);
+        assert_eq!(c.neighbors[0].ip, "10.2.0.2".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
     fn empty_file_is_all_defaults() {
         let c = parse("").unwrap();
         assert_eq!(c.cli_socket, PathBuf::from(DEFAULT_CLI_SOCKET));
@@ -707,6 +962,17 @@ listen = "10.1.0.1:7"
             ("[metrics]\nlisten = \"localhost\"\n", "metrics.listen", 2, "address:port"),
             ("[cpu]\nworkers = 1000\n", "cpu.workers", 2, "above 64"),
             ("[[service]]\nkind = \"ftp\"\nlisten = \"10.0.0.1:21\"\n", "service[0].kind", 2, "echo, discard or http"),
+            ("[punt]\ninterface = \"nope\"\n", "punt.interface", 2, "not an interface"),
+            ("[punt]\ninterface = \"a\"\n[[interface]]\nname = \"a\"\ndriver = \"pg\"\n", "punt.interface", 2, "not a tap"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"pcap\"\n", "interface[0].rx-file", 3, "needs rx-file"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"pcap\"\nrx-file = \"/nonexistent/x.pcap\"\n", "interface[0].rx-file", 4, "expected a pcap"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"pcap\"\ntx-file = \"/nonexistent/x.pcap\"\n", "interface[0].tx-file", 4, "does not exist"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"pcap\"\ntx-file = \"/tmp/x.pcap\"\ntiming = \"slow\"\n", "interface[0].timing", 5, "full-speed"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"pcap\"\ntx-file = \"/tmp/x.pcap\"\ntx-resolution = \"ms\"\n", "interface[0].tx-resolution", 5, "micro"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\ntx-file = \"/tmp/x.pcap\"\n", "interface[0].tx-file", 4, "only for driver"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\n[[neighbor]]\ninterface = \"b\"\nip = \"10.0.0.2\"\nmac = \"02:00:00:00:00:02\"\n", "neighbor[0].interface", 5, "not an interface"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\n[[neighbor]]\ninterface = \"a\"\nip = \"10.0.0.300\"\nmac = \"02:00:00:00:00:02\"\n", "neighbor[0].ip", 6, "IP address"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\n[[neighbor]]\ninterface = \"a\"\nip = \"10.0.0.3\"\nmac = \"02:00\"\n", "neighbor[0].mac", 7, "MAC address"),
         ];
         for (text, field, line, hint) in cases {
             let e = parse(text).unwrap_err();

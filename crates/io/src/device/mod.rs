@@ -269,6 +269,12 @@ pub trait Device: Send + fmt::Debug {
     /// The per-queue counters.
     fn stats(&self) -> &Arc<DeviceStats>;
 
+    /// Writes out whatever the device buffers (the pcap device's tx file). The daemon calls
+    /// it on shutdown; most drivers buffer nothing.
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        Ok(())
+    }
+
     /// Gives back every buffer the device holds (zero-copy rings). Copying drivers hold
     /// none. Called by the nodes' [`graph::Node::release`] — by the input and the output
     /// node, so it must be idempotent (the second call finds nothing to give back).

@@ -2,6 +2,7 @@
 //! (`af-packet-input` / `af-packet-output`, `tap-input` / `tap-output`).
 
 use super::{lock, SharedDevice};
+use crate::capture::{Capture, Points};
 use buf::{Frame, FRAME_SIZE};
 use graph::{Ctx, Graph, GraphError, Next, Node, NodeError, NodeInfo, NodeKind};
 
@@ -42,6 +43,7 @@ pub struct DeviceInput {
     ports: Vec<RxPort>,
     cursor: usize,
     frame: Box<Frame>,
+    capture: Option<Capture>,
 }
 
 impl DeviceInput {
@@ -52,7 +54,14 @@ impl DeviceInput {
             ports: Vec::new(),
             cursor: 0,
             frame: Frame::boxed(),
+            capture: None,
         }
+    }
+
+    /// Lets `pcap trace rx` see what this node receives (one atomic load per frame when
+    /// the capture is off).
+    pub fn set_capture(&mut self, capture: Capture) {
+        self.capture = Some(capture);
     }
 
     /// Attaches rx queue `queue` of `dev` to the input node `node` of `graph`: its packets
@@ -118,6 +127,11 @@ impl Node for DeviceInput {
                     }
                 }
             }
+            if let Some(c) = &self.capture {
+                if c.wants(Points::RX) {
+                    c.record(cx.pool(), self.frame.as_slice());
+                }
+            }
             let next = p.next;
             cx.enqueue_frame(next, &mut self.frame);
         }
@@ -154,6 +168,7 @@ pub struct DeviceOutput {
     by_if: Vec<Option<usize>>,
     ports: Vec<TxPort>,
     staging: Box<Frame>,
+    capture: Option<Capture>,
 }
 
 impl DeviceOutput {
@@ -164,7 +179,15 @@ impl DeviceOutput {
             by_if: Vec::new(),
             ports: Vec::new(),
             staging: Frame::boxed(),
+            capture: None,
         }
+    }
+
+    /// Lets `pcap trace tx` see what this node sends (one atomic load per frame when the
+    /// capture is off). Packets are captured as they are handed to the device, before a
+    /// full ring may still drop them.
+    pub fn set_capture(&mut self, capture: Capture) {
+        self.capture = Some(capture);
     }
 
     /// Sends packets whose `tx_if` is `tx_if` through tx queue `queue` of `dev`, in the
@@ -223,6 +246,11 @@ impl Node for DeviceOutput {
     fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
         let mut current: Option<usize> = None;
         let tracing = cx.tracing();
+        if let Some(c) = &self.capture {
+            if c.wants(Points::TX) {
+                c.record(cx.pool(), frame.as_slice());
+            }
+        }
         for b in frame.drain() {
             let tx_if = cx.pool().meta(&b).tx_if;
             let port = self.by_if.get(tx_if as usize).copied().flatten();

@@ -32,10 +32,15 @@
 //! [`PcapWriter`] writes classic pcap (Ethernet by default, microsecond or nanosecond) into
 //! any `Write`, one record per call, without allocating.
 //!
+//! # The pcap device
+//! [`PcapDevice`] ([`device`]) is an interface whose rx replays a capture and whose tx
+//! writes a pcap, with the nodes `pcap-input` and `pcap-output`.
+//!
 //! # Link types
 //! [`LinkType`] names the link types uplane can replay, and [`normalize_to_ethernet`] turns
 //! a record of any of them into an Ethernet II frame ([`Normalized`]).
 
+pub mod device;
 mod error;
 mod input;
 mod linktype;
@@ -43,6 +48,7 @@ mod pcapng;
 mod reader;
 mod writer;
 
+pub use device::{PcapDevice, PcapDeviceConfig, PcapDeviceError, PCAP_INPUT, PCAP_OUTPUT};
 pub use error::{At, NormalizeError, ReadError, ReadErrorKind, WriteError};
 pub use linktype::{normalize_to_ethernet, LinkType, MacPair, Normalized, ETHERNET_HEADER_LEN};
 pub use reader::{Format, PcapReader};

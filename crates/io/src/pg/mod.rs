@@ -7,10 +7,10 @@
 //! all, round-robin over the enabled streams, honouring each stream's count and rate.
 
 mod generate;
-mod replay;
+pub(crate) mod replay;
 mod spec;
 
-pub use replay::MAX_REPLAY_BYTES;
+pub use replay::{ReplayLoadError, MAX_REPLAY_BYTES};
 pub use spec::{
     Ip4Range, Ip6Range, IpSpec, L4Spec, PacketSpec, PortRange, Source, SpecError, StreamSpec,
     Timing,

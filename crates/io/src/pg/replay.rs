@@ -19,29 +19,72 @@ pub(crate) struct Replay {
     pub(crate) oversize: u64,
 }
 
+/// Why a capture could not be loaded for replay.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayLoadError {
+    /// The file could not be read; the error names the record and byte offset.
+    #[error(transparent)]
+    Read(#[from] crate::pcap::ReadError),
+    /// A record cannot be made into an Ethernet frame.
+    #[error("record {record}: {source}")]
+    Normalize {
+        /// Index of the record (from 0).
+        record: u64,
+        /// What is wrong with it.
+        source: crate::pcap::NormalizeError,
+    },
+    /// More packet bytes than [`MAX_REPLAY_BYTES`].
+    #[error("more than {max} bytes of packets; replay a smaller capture")]
+    TooBig {
+        /// The limit.
+        max: usize,
+    },
+}
+
 impl Replay {
     pub(crate) fn load(stream: &str, path: &Path, timing: Timing) -> Result<Replay, SpecError> {
-        let read_err = |source| SpecError::Replay {
-            stream: stream.into(),
-            path: path.into(),
-            source,
-        };
-        let mut r = PcapReader::open(path).map_err(read_err)?;
         let macs = MacPair {
             src: [0x02, 0, 0, 0, 0, 0xfe],
             dst: [0x02, 0, 0, 0, 0, 0xff],
         };
+        Replay::load_file(path, &macs, timing).map_err(|e| match e {
+            ReplayLoadError::Read(source) => SpecError::Replay {
+                stream: stream.into(),
+                path: path.into(),
+                source,
+            },
+            ReplayLoadError::Normalize { record, source } => SpecError::Normalize {
+                stream: stream.into(),
+                path: path.into(),
+                record,
+                source,
+            },
+            ReplayLoadError::TooBig { max } => SpecError::ReplayTooBig {
+                stream: stream.into(),
+                path: path.into(),
+                max,
+            },
+        })
+    }
+
+    /// Reads every record of the capture at `path` as an Ethernet frame (records of other
+    /// link types get the addresses in `macs`). Records longer than a buffer are left out
+    /// and counted in `oversize`.
+    pub(crate) fn load_file(
+        path: &Path,
+        macs: &MacPair,
+        timing: Timing,
+    ) -> Result<Replay, ReplayLoadError> {
+        let mut r = PcapReader::open(path)?;
         let mut bytes = Vec::new();
         let mut packets = Vec::new();
         let mut first_ts = None;
         let mut oversize = 0;
         let mut index = 0u64;
-        while let Some(rec) = r.next_record().map_err(read_err)? {
+        while let Some(rec) = r.next_record()? {
             let frame = rec
-                .to_ethernet(&macs)
-                .map_err(|source| SpecError::Normalize {
-                    stream: stream.into(),
-                    path: path.into(),
+                .to_ethernet(macs)
+                .map_err(|source| ReplayLoadError::Normalize {
                     record: index,
                     source,
                 })?;
@@ -51,9 +94,7 @@ impl Replay {
                 continue;
             }
             if bytes.len() + frame.len() > MAX_REPLAY_BYTES {
-                return Err(SpecError::ReplayTooBig {
-                    stream: stream.into(),
-                    path: path.into(),
+                return Err(ReplayLoadError::TooBig {
                     max: MAX_REPLAY_BYTES,
                 });
             }
