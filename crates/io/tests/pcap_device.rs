@@ -72,7 +72,13 @@ fn tcpdump_count(path: &Path) -> Option<usize> {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(String::from_utf8_lossy(&out.stdout).lines().count())
+    // One line per packet; some decoders add indented continuation lines.
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with(char::is_whitespace))
+            .count(),
+    )
 }
 
 #[test]

@@ -464,9 +464,14 @@ impl Daemon {
                 self.graph.clear_trace();
                 text(String::new())
             }
-            PcapTrace { .. } | PcapTraceOff => {
-                return Err("pcap trace: not available in this build yet".into())
-            }
+            PcapTrace {
+                rx,
+                tx,
+                drop,
+                max,
+                file,
+            } => self.pcap_trace(*rx, *tx, *drop, *max, file.as_deref())?,
+            PcapTraceOff => self.pcap_trace_off()?,
             SetInterfaceState { name, up } => {
                 let i = self.if_index(name)?;
                 self.set_state(i, *up).map_err(|e| e.to_string())?;

@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod metrics;
+mod pcap;
 
 use crate::config::{Config, Driver, IpCidr, RouteTarget};
 use anyhow::{anyhow, bail, Context, Result};
@@ -57,6 +58,8 @@ pub struct Daemon {
     pub(crate) start: Instant,
     pub(crate) log: VecDeque<String>,
     tap_count: u32,
+    /// `pcap trace`: shared by every device input/output node and `error-drop`.
+    pub(crate) capture: io::capture::Capture,
 }
 
 fn lock(d: &SharedDevice) -> std::sync::MutexGuard<'_, dyn device::Device + 'static> {
@@ -79,6 +82,7 @@ impl Daemon {
             .add(io::tap::output_node())
             .add(io::af_xdp::input_node())
             .add(io::af_xdp::output_node());
+        pcap::register(&mut b);
         let graph = b
             .build(BufferCache::new(pool.clone()))
             .context("building the graph")?;
@@ -91,7 +95,9 @@ impl Daemon {
             start: Instant::now(),
             log: VecDeque::new(),
             tap_count: 0,
+            capture: io::capture::Capture::new(),
         };
+        d.install_capture();
         for (i, ic) in config.interfaces.iter().enumerate() {
             let at = |what: &str| {
                 format!(
@@ -115,6 +121,8 @@ impl Daemon {
             d.set_state(idx, true)
                 .with_context(|| at("setting it up"))?;
         }
+        d.pcap_promiscuous();
+        d.add_config_neighbors()?;
         for (i, r) in config.routes.iter().enumerate() {
             d.add_route(r.prefix, &r.target)
                 .with_context(|| format!("{}: route[{i}] {}", config.file.display(), r.prefix))?;
@@ -210,8 +218,10 @@ impl Daemon {
                 )
             }
             Driver::Pg => (None, io::pg::PG_INPUT, io::null::NULL_OUTPUT),
-            Driver::Pcap => bail!(
-                "driver pcap: not available yet (replay a capture with `uplane pg --replay FILE`)"
+            Driver::Pcap => (
+                Some(self.open_pcap(name)?),
+                io::pcap::PCAP_INPUT,
+                io::pcap::PCAP_OUTPUT,
             ),
         };
         let mac = match (&dev, mac) {
@@ -376,6 +386,7 @@ impl Daemon {
                 std::thread::sleep(Duration::from_micros(200));
             }
         }
+        self.shutdown_io();
         self.logf("stopping".into());
     }
 
