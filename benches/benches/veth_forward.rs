@@ -1,0 +1,770 @@
+//! BENCH veth-forward-af-xdp / veth-forward-af-packet / veth-iperf3-af-xdp: uplane routing
+//! between two Linux kernels over veth, beside the Linux kernel forwarding the same traffic
+//! on the same topology in the same run.
+//!
+//! ```text
+//!   h1 10.1.0.2 ──veth── lan [router] wan ──veth── h2 10.2.0.2
+//! ```
+//! One lab (testkit::Lab: removed on exit and on panic), one generator: `trafgen` (Debian's
+//! netsniff-ng) in h1, one process pinned to CPU 0, sending one 64-byte UDP frame
+//! (60 bytes + FCS) from h1 to h2 at full speed. The figure is packets per second delivered
+//! to the sink, that is received by h2's interface (its `rx_packets`), over a 5-second
+//! window that starts 1 s after the generator. The router is, in turn:
+//! - (a) `linux-kernel`: addresses on lan/wan, `net.ipv4.ip_forward=1`, no uplane;
+//! - (b) uplane with `driver = "af_xdp"` (no kernel addresses, `ip_forward=0`), pinned to
+//!   the last CPU; if AF_XDP cannot attach, uplane falls back to AF_PACKET, which the bench
+//!   reads from `show hardware-interfaces` and says in the BENCH name;
+//! - (c) uplane with `driver = "af_packet"`, pinned likewise.
+//!
+//! Each is also measured with a 5-second `iperf3` TCP transfer (Gbit/s received). The
+//! three paths are measured in interleaved rounds (`UPLANE_BENCH_ROUNDS`, default 2) and
+//! each figure is its best round (the least disturbed by whatever else runs). Offloads are
+//! off on every veth end, for all three paths.
+//!
+//! What it says about the machine: on a 2-core machine the generator, the kernel's veth
+//! softirq work and uplane's polling thread share the two cores. The kernel forwards in
+//! the softirq of the CPU that sent, so its whole path runs on trafgen's CPU; uplane adds
+//! a second CPU (its poll loop, and the copy-mode transmit it kicks). The bench prints how
+//! many CPUs were busy during each window (machine-wide, so it includes anything else that
+//! was running) and packets per busy CPU-second.
+//!
+//! It uses the release binaries `uplane` and `uplanectl` next to this bench's executable
+//! (`target/release`): it runs `cargo build --release -p uplane --bins` first, which is a
+//! no-op when they are fresh (`UPLANE_BENCH_NO_BUILD=1` skips that and uses what is there).
+//! Needs root, iproute2, ethtool, taskset, iperf3 and trafgen (scripts/setup); without
+//! them it prints `skipped: ...` and no BENCH line. Speed never makes it fail.
+
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use testkit::Lab;
+use uplane_benches::report_rate;
+
+/// Seconds the generator runs before the window opens.
+const WARMUP: Duration = Duration::from_secs(1);
+/// The measured window.
+const WINDOW: Duration = Duration::from_secs(5);
+/// iperf3's transfer time.
+const IPERF_SECS: &str = "5";
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    // `cargo test --benches` runs bench targets without `--bench`: not a benchmark run.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("veth_forward: skipped: run it with `cargo bench --bench veth_forward`");
+        return;
+    }
+    if !testkit::is_root() {
+        println!("veth_forward: skipped: needs root (network namespaces)");
+        return;
+    }
+    for tool in [
+        "ip", "ethtool", "taskset", "iperf3", "trafgen", "kill", "ping",
+    ] {
+        if !have(tool) {
+            println!("veth_forward: skipped: {tool} is missing (run scripts/setup)");
+            return;
+        }
+    }
+    let Some(bins) = binaries() else {
+        return;
+    };
+    let rounds: usize = std::env::var("UPLANE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(2);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "veth_forward: {cpus} CPUs; trafgen (1 process, CPU 0), the kernel's veth softirq work \
+         and uplane's poll thread (CPU {}) share them; the kernel forwards on the sender's CPU. \
+         Figures are the best of {rounds} interleaved rounds.",
+        cpus - 1
+    );
+
+    let lab = match build_lab() {
+        Ok(l) => l,
+        Err(e) => {
+            println!("veth_forward: skipped: cannot build the lab: {e}");
+            return;
+        }
+    };
+    let dir = TempDir::new();
+
+    let mut best: [Option<Measure>; 3] = [None, None, None];
+    let paths = [Path3::Kernel, Path3::AfXdp, Path3::AfPacket];
+    for round in 1..=rounds {
+        for (i, p) in paths.iter().enumerate() {
+            match measure(&lab, &dir.0, &bins, *p) {
+                Ok(m) => {
+                    println!(
+                        "round {round} {:<24} delivered {:.3} Mpps (offered {:.3} Mpps), busy \
+                         CPUs {:.2} -> {:.3} Mpps per busy CPU-second; iperf3 {:.2} Gbit/s{}",
+                        m.label,
+                        m.mpps,
+                        m.offered_mpps,
+                        m.busy_cpus,
+                        m.mpps / m.busy_cpus.max(0.01),
+                        m.gbps,
+                        m.path_note
+                    );
+                    let slot = &mut best[i];
+                    match slot {
+                        Some(b) => b.merge(m),
+                        None => *slot = Some(m),
+                    }
+                }
+                Err(e) => println!("round {round} {}: not measured: {e}", p.label()),
+            }
+        }
+    }
+
+    let [kernel, xdp, packet] = best;
+    if let Some(x) = &xdp {
+        if !x.runtime.is_empty() {
+            println!(
+                "uplane AF_XDP `show runtime` over its best trafgen window:\n{}",
+                x.runtime
+            );
+        }
+    }
+    for m in [&xdp, &packet].into_iter().flatten() {
+        println!(
+            "{} `show hardware-interfaces` after its best trafgen window:\n{}",
+            m.label, m.hw
+        );
+        println!(
+            "{} `show errors` (and `show xdp`) since its start:\n{}",
+            m.label, m.errors
+        );
+        println!("{} in that window: {}", m.label, m.uplane_note);
+    }
+    let Some(kernel) = kernel else {
+        println!("veth_forward: no kernel figure: no ratios");
+        return;
+    };
+    for (m, name) in [
+        (&xdp, "veth-forward-af-xdp"),
+        (&packet, "veth-forward-af-packet"),
+    ] {
+        let Some(m) = m else { continue };
+        let name = if m.fell_back {
+            format!("{name}-fell-back-to-af-packet")
+        } else {
+            name.to_string()
+        };
+        report_rate(&name, "Mpps", m.mpps, Some(("linux-kernel", kernel.mpps)));
+    }
+    if let Some(m) = &xdp {
+        let name = if m.fell_back {
+            "veth-iperf3-af-xdp-fell-back-to-af-packet"
+        } else {
+            "veth-iperf3-af-xdp"
+        };
+        report_rate(name, "Gbit/s", m.gbps, Some(("linux-kernel", kernel.gbps)));
+    }
+    if let Some(m) = &packet {
+        println!(
+            "(info) iperf3 through uplane AF_PACKET: {:.2} Gbit/s; linux-kernel {:.2} Gbit/s",
+            m.gbps, kernel.gbps
+        );
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Path3 {
+    Kernel,
+    AfXdp,
+    AfPacket,
+}
+
+impl Path3 {
+    fn label(self) -> &'static str {
+        match self {
+            Path3::Kernel => "linux-kernel",
+            Path3::AfXdp => "uplane af_xdp",
+            Path3::AfPacket => "uplane af_packet",
+        }
+    }
+}
+
+/// One path's figures in one round.
+#[derive(Debug, Default)]
+struct Measure {
+    label: String,
+    mpps: f64,
+    offered_mpps: f64,
+    busy_cpus: f64,
+    gbps: f64,
+    fell_back: bool,
+    path_note: String,
+    runtime: String,
+    hw: String,
+    errors: String,
+    uplane_note: String,
+}
+
+impl Measure {
+    /// Keeps the best packet rate (with its diagnostics) and the best iperf3 figure.
+    fn merge(&mut self, other: Measure) {
+        let gbps = self.gbps.max(other.gbps);
+        let fell_back = self.fell_back || other.fell_back;
+        if other.mpps > self.mpps {
+            *self = other;
+        }
+        self.gbps = gbps;
+        self.fell_back = fell_back;
+    }
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// `target/release/{uplane,uplanectl}`, built first unless `UPLANE_BENCH_NO_BUILD` is set.
+fn binaries() -> Option<(PathBuf, PathBuf)> {
+    let exe = std::env::current_exe().ok()?;
+    // target/release/deps/veth_forward-HASH -> target/release
+    let dir = exe.parent()?.parent()?.to_path_buf();
+    let (up, ctl) = (dir.join("uplane"), dir.join("uplanectl"));
+    if std::env::var_os("UPLANE_BENCH_NO_BUILD").is_none() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let ok = Command::new(cargo)
+            .args(["build", "--release", "-p", "uplane", "--bins"])
+            .current_dir(root)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok && up.exists() && ctl.exists() {
+            println!(
+                "veth_forward: note: `cargo build --release -p uplane` failed; using the \
+                 existing (possibly stale) {}",
+                up.display()
+            );
+        }
+    }
+    if up.exists() && ctl.exists() {
+        Some((up, ctl))
+    } else {
+        println!(
+            "veth_forward: skipped: {} is missing (cargo build --release -p uplane)",
+            up.display()
+        );
+        None
+    }
+}
+
+fn build_lab() -> Result<Lab, testkit::LabError> {
+    let mut lab = Lab::new();
+    for ns in ["h1", "h2", "router"] {
+        lab.netns(ns)?;
+    }
+    lab.veth("h1", "eth0", "router", "lan")?;
+    lab.veth("h2", "eth0", "router", "wan")?;
+    for (h, a, gw) in [
+        ("h1", "10.1.0.2/24", "10.1.0.1"),
+        ("h2", "10.2.0.2/24", "10.2.0.1"),
+    ] {
+        lab.addr(h, "eth0", a)?;
+        lab.up(h, "eth0")?;
+        lab.route(h, "default", gw)?;
+        lab.offloads_off(h, "eth0")?;
+    }
+    lab.sysctl("router", "net.ipv4.ip_forward", "0")?;
+    lab.sysctl("router", "net.ipv6.conf.all.disable_ipv6", "1")?;
+    for dev in ["lan", "wan"] {
+        lab.up("router", dev)?;
+        lab.offloads_off("router", dev)?;
+    }
+    Ok(lab)
+}
+
+/// A folder for configs, sockets and logs, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let d = std::env::temp_dir().join(format!("uplane-bench-veth-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&d);
+        TempDir(d)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process (its own process group when `group`), killed on drop.
+struct Proc {
+    child: Child,
+    group: bool,
+}
+
+impl Proc {
+    fn target(&self) -> String {
+        if self.group {
+            format!("-{}", self.child.id())
+        } else {
+            self.child.id().to_string()
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args(["-s", sig, "--", &self.target()])
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// Sends `sig`, waits up to `grace` for the exit, then kills.
+    fn stop(&mut self, sig: &str, grace: Duration) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.signal(sig);
+            let end = Instant::now() + grace;
+            while Instant::now() < end {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            self.signal("KILL");
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop("KILL", Duration::from_millis(500));
+    }
+}
+
+fn ns_cmd(lab: &Lab, ns: &str) -> Result<Command, String> {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", lab.ns(ns).map_err(|e| e.to_string())?]);
+    Ok(c)
+}
+
+fn run_in(lab: &Lab, ns: &str, args: &[&str]) -> Result<String, String> {
+    let out = ns_cmd(lab, ns)?
+        .args(args)
+        .output()
+        .map_err(|e| format!("{args:?}: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!(
+            "{args:?} failed: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn link_json(lab: &Lab, ns: &str, dev: &str) -> Result<Value, String> {
+    let out = lab
+        .ip(ns, &["-j", "-s", "link", "show", "dev", dev])
+        .map_err(|e| e.to_string())?;
+    let v: Value = serde_json::from_str(&out).map_err(|e| format!("ip -j: {e}"))?;
+    Ok(v[0].clone())
+}
+
+fn counter(lab: &Lab, ns: &str, dev: &str, dir: &str) -> Result<u64, String> {
+    link_json(lab, ns, dev)?["stats64"][dir]["packets"]
+        .as_u64()
+        .ok_or_else(|| format!("no {dir} packets for {ns}/{dev}"))
+}
+
+/// (busy, total) jiffies of all CPUs, from /proc/stat.
+fn cpu_jiffies() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = s
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let get = |i: usize| f.get(i).copied().unwrap_or(0);
+    // user nice system idle iowait irq softirq steal
+    let busy = get(0) + get(1) + get(2) + get(5) + get(6) + get(7);
+    (busy, busy + get(3) + get(4))
+}
+
+/// utime + stime of a process, in jiffies.
+fn proc_jiffies(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the ")" of the command name: state is field 3; utime 14, stime 15.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    n(11) + n(12)
+}
+
+/// A running uplane in the router namespace.
+struct Uplane {
+    proc: Proc,
+    socket: PathBuf,
+    ctl: PathBuf,
+    log: PathBuf,
+}
+
+impl Uplane {
+    fn start(
+        lab: &Lab,
+        dir: &Path,
+        bins: &(PathBuf, PathBuf),
+        driver: &str,
+    ) -> Result<Self, String> {
+        let socket = dir.join(format!("cli-{driver}.sock"));
+        let _ = std::fs::remove_file(&socket);
+        let cfg = dir.join(format!("uplane-{driver}.toml"));
+        let log = dir.join(format!("uplane-{driver}.log"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "[cli]\nsocket = \"{}\"\n[metrics]\nenable = false\n\
+                 [[interface]]\nname = \"lan\"\ndriver = \"{driver}\"\nhost-if = \"lan\"\naddress = [\"10.1.0.1/24\"]\n\
+                 [[interface]]\nname = \"wan\"\ndriver = \"{driver}\"\nhost-if = \"wan\"\naddress = [\"10.2.0.1/24\"]\n",
+                socket.display()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let logf = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut cmd = ns_cmd(lab, "router")?;
+        // `ip netns exec` and `taskset` exec, so the child's pid is uplane's.
+        cmd.args(["taskset", "-c", &(cpus - 1).to_string()])
+            .arg(&bins.0)
+            .arg("-c")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(logf);
+        let child = cmd.spawn().map_err(|e| format!("starting uplane: {e}"))?;
+        let mut u = Uplane {
+            proc: Proc {
+                child,
+                group: false,
+            },
+            socket,
+            ctl: bins.1.clone(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !u.socket.exists() && Instant::now() < deadline {
+            if !matches!(u.proc.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if !u.socket.exists() {
+            return Err(format!(
+                "uplane did not open its CLI socket; log:\n{}",
+                u.log()
+            ));
+        }
+        Ok(u)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn ctl(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(&self.ctl)
+            .arg("-s")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .map_err(|e| e.to_string())?;
+        let s = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(s)
+        } else {
+            Err(format!(
+                "uplanectl {args:?}: {s}{}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
+    fn ctl_json(&self, args: &[&str]) -> Result<Value, String> {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        serde_json::from_str(&self.ctl(&a)?).map_err(|e| e.to_string())
+    }
+
+    /// (lan rx, wan tx, drops of both) from `show interfaces`.
+    fn counters(&self) -> Result<(u64, u64, u64), String> {
+        let v = self.ctl_json(&["show", "interfaces"])?;
+        let rows = v.as_array().ok_or("show interfaces: not an array")?;
+        let get = |name: &str, k: &str| {
+            rows.iter()
+                .find(|r| r["name"] == name)
+                .and_then(|r| r[k].as_u64())
+                .unwrap_or(0)
+        };
+        Ok((
+            get("lan", "rx_packets"),
+            get("wan", "tx_packets"),
+            get("lan", "drops") + get("wan", "drops"),
+        ))
+    }
+
+    /// True when every port runs AF_XDP (else uplane fell back to AF_PACKET).
+    fn all_af_xdp(&self) -> Result<bool, String> {
+        let v = self.ctl_json(&["show", "hardware-interfaces"])?;
+        let rows = v
+            .as_array()
+            .ok_or("show hardware-interfaces: not an array")?;
+        Ok(!rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r["description"].as_str().unwrap_or("").contains("AF_XDP")))
+    }
+
+    fn stop(mut self, lab: &Lab) {
+        self.proc.stop("TERM", Duration::from_secs(3));
+        // A program left attached (a crash) would swallow the next path's packets.
+        for dev in ["lan", "wan"] {
+            let attached = link_json(lab, "router", dev)
+                .map(|v| v.get("xdp").is_some())
+                .unwrap_or(false);
+            if attached {
+                println!("veth_forward: note: an XDP program stayed on router/{dev}; removing it");
+                for mode in ["xdp", "xdpgeneric", "xdpdrv"] {
+                    let _ = lab.ip("router", &["link", "set", "dev", dev, mode, "off"]);
+                }
+            }
+        }
+    }
+}
+
+fn kernel_router(lab: &Lab, on: bool) -> Result<(), String> {
+    let e = |x: testkit::LabError| x.to_string();
+    if on {
+        lab.addr("router", "lan", "10.1.0.1/24").map_err(e)?;
+        lab.addr("router", "wan", "10.2.0.1/24").map_err(e)?;
+        lab.sysctl("router", "net.ipv4.ip_forward", "1")
+            .map_err(e)?;
+    } else {
+        lab.sysctl("router", "net.ipv4.ip_forward", "0")
+            .map_err(e)?;
+        for dev in ["lan", "wan"] {
+            lab.ip("router", &["addr", "flush", "dev", dev])
+                .map_err(e)?;
+        }
+    }
+    for h in ["h1", "h2"] {
+        lab.ip(h, &["neigh", "flush", "dev", "eth0"]).map_err(e)?;
+    }
+    Ok(())
+}
+
+/// One path in one round: router set up, ARP resolved, trafgen window, iperf3, torn down.
+fn measure(
+    lab: &Lab,
+    dir: &Path,
+    bins: &(PathBuf, PathBuf),
+    path: Path3,
+) -> Result<Measure, String> {
+    let mut m = Measure {
+        label: path.label().to_string(),
+        ..Measure::default()
+    };
+    let uplane = match path {
+        Path3::Kernel => {
+            kernel_router(lab, true)?;
+            None
+        }
+        Path3::AfXdp => Some(Uplane::start(lab, dir, bins, "af_xdp")?),
+        Path3::AfPacket => Some(Uplane::start(lab, dir, bins, "af_packet")?),
+    };
+    let r = measure_running(lab, dir, path, uplane.as_ref(), &mut m);
+    match uplane {
+        Some(u) => {
+            if r.is_err() {
+                println!("uplane log:\n{}", u.log());
+            }
+            u.stop(lab);
+            kernel_router(lab, false)?;
+        }
+        None => kernel_router(lab, false)?,
+    }
+    r.map(|()| m)
+}
+
+fn measure_running(
+    lab: &Lab,
+    dir: &Path,
+    path: Path3,
+    uplane: Option<&Uplane>,
+    m: &mut Measure,
+) -> Result<(), String> {
+    // Resolves ARP on both sides (and checks the path works at all).
+    run_in(
+        lab,
+        "h1",
+        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.2"],
+    )?;
+    if let (Path3::AfXdp, Some(u)) = (path, uplane) {
+        if !u.all_af_xdp()? {
+            m.fell_back = true;
+            m.label = "uplane af_xdp (FELL BACK TO AF_PACKET)".into();
+            m.path_note = format!("; uplane log: {}", u.log().trim());
+        }
+    }
+    let neigh: Value = serde_json::from_str(
+        &lab.ip("h1", &["-j", "neigh", "show", "10.1.0.1", "dev", "eth0"])
+            .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let gw_mac = neigh[0]["lladdr"]
+        .as_str()
+        .ok_or("h1 has no ARP entry for 10.1.0.1")?
+        .to_string();
+    let src_mac = link_json(lab, "h1", "eth0")?["address"]
+        .as_str()
+        .ok_or("h1 eth0 has no MAC")?
+        .to_string();
+    let cfg = dir.join("trafgen.cfg");
+    // 14 + 20 + 8 + 18 = 60 bytes, 64 on the wire with the FCS.
+    std::fs::write(
+        &cfg,
+        format!(
+            "{{\n  eth(da={gw_mac}, sa={src_mac}, type=0x0800),\n  \
+             ipv4(saddr=10.1.0.2, daddr=10.2.0.2, ttl=64, proto=17),\n  \
+             udp(sport=9, dport=9),\n  fill(0x00, 18)\n}}\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+
+    if let Some(u) = uplane {
+        u.ctl(&["clear", "runtime"])?;
+    }
+    let mut cmd = ns_cmd(lab, "h1")?;
+    cmd.args(["trafgen", "-o", "eth0", "-c"])
+        .arg(&cfg)
+        .args(["-P", "1", "--no-sock-mem", "-Q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let mut gen = Proc {
+        child: cmd.spawn().map_err(|e| format!("starting trafgen: {e}"))?,
+        group: true,
+    };
+    std::thread::sleep(WARMUP);
+    let sample = || -> Result<_, String> {
+        Ok((
+            Instant::now(),
+            counter(lab, "h1", "eth0", "tx")?,
+            counter(lab, "h2", "eth0", "rx")?,
+            cpu_jiffies(),
+            uplane.map(|u| proc_jiffies(u.proc.child.id())),
+            uplane.map(Uplane::counters).transpose()?,
+        ))
+    };
+    let a = sample()?;
+    std::thread::sleep(WINDOW);
+    let b = sample()?;
+    gen.stop("INT", Duration::from_secs(2));
+    if !matches!(gen.child.try_wait(), Ok(Some(_))) {
+        return Err("trafgen did not stop".into());
+    }
+    let secs = (b.0 - a.0).as_secs_f64();
+    m.offered_mpps = (b.1 - a.1) as f64 / secs / 1e6;
+    m.mpps = (b.2 - a.2) as f64 / secs / 1e6;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let (busy, total) = ((b.3 .0 - a.3 .0) as f64, (b.3 .1 - a.3 .1) as f64);
+    m.busy_cpus = if total > 0.0 {
+        busy / total * cpus
+    } else {
+        0.0
+    };
+
+    if let Some(u) = uplane {
+        let ticks = 100.0; // USER_HZ
+        let up_cpu = (b.4.unwrap_or(0) - a.4.unwrap_or(0)) as f64 / ticks / secs;
+        let ((rx0, tx0, d0), (rx1, tx1, d1)) = (a.5.unwrap_or_default(), b.5.unwrap_or_default());
+        let mut note = String::new();
+        let _ = write!(
+            note,
+            "uplane process {:.2} CPUs; lan rx {:.3} Mpps, wan tx {:.3} Mpps, drops {:.3} Mpps \
+             (h1 offered {:.3} Mpps, h2 received {:.3} Mpps)",
+            up_cpu,
+            (rx1 - rx0) as f64 / secs / 1e6,
+            (tx1 - tx0) as f64 / secs / 1e6,
+            (d1 - d0) as f64 / secs / 1e6,
+            m.offered_mpps,
+            m.mpps
+        );
+        m.uplane_note = note;
+        if matches!(path, Path3::AfXdp) {
+            m.runtime = u.ctl(&["show", "runtime"])?;
+        }
+        m.hw = u.ctl(&["show", "hardware-interfaces"])?;
+        m.errors = u.ctl(&["show", "errors"])?;
+        if matches!(path, Path3::AfXdp) {
+            m.errors += &u.ctl(&["show", "xdp"])?;
+        }
+    }
+
+    m.gbps = iperf3(lab)?;
+    Ok(())
+}
+
+/// Gbit/s received by h2 in a 5-second iperf3 TCP transfer from h1.
+fn iperf3(lab: &Lab) -> Result<f64, String> {
+    let mut cmd = ns_cmd(lab, "h2")?;
+    cmd.args(["iperf3", "-s", "-1", "-B", "10.2.0.2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _server = Proc {
+        child: cmd
+            .spawn()
+            .map_err(|e| format!("starting iperf3 -s: {e}"))?,
+        group: false,
+    };
+    let mut out = Err(String::new());
+    // The server needs a moment to listen; retry the connection a few times.
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(200));
+        out = run_in(
+            lab,
+            "h1",
+            &[
+                "iperf3",
+                "-c",
+                "10.2.0.2",
+                "-t",
+                IPERF_SECS,
+                "-J",
+                "--connect-timeout",
+                "2000",
+            ],
+        );
+        if out.is_ok() {
+            break;
+        }
+    }
+    let v: Value = serde_json::from_str(&out?).map_err(|e| format!("iperf3 -J: {e}"))?;
+    v["end"]["sum_received"]["bits_per_second"]
+        .as_f64()
+        .map(|b| b / 1e9)
+        .ok_or_else(|| "iperf3: no sum_received".to_string())
+}
