@@ -60,9 +60,11 @@ fn run_config(path: &std::path::Path) -> Result<()> {
         Some(a) => Some(Metrics::bind(a).with_context(|| format!("metrics.listen {a}"))?),
         None => None,
     };
-    let cli = ctl::CliServer::bind(&config.cli_socket)
-        .with_context(|| format!("cli.socket {}", config.cli_socket.display()))?;
+    let socket = config.cli_socket.clone();
     let mut d = Daemon::new(config)?;
+    // The socket appears once everything is built: its existence means "ready".
+    let cli = ctl::CliServer::bind(&socket)
+        .with_context(|| format!("cli.socket {}", socket.display()))?;
     eprintln!(
         "uplane: running; CLI at {} (uplanectl -s {0} show interfaces)",
         cli.path().display()

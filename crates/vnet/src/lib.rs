@@ -27,6 +27,7 @@ pub mod ip6;
 pub mod nd;
 pub mod neighbor;
 pub mod output;
+pub mod punt;
 pub mod ratelimit;
 mod register;
 

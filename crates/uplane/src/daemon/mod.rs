@@ -81,7 +81,8 @@ impl Daemon {
             .add(io::tap::input_node())
             .add(io::tap::output_node())
             .add(io::af_xdp::input_node())
-            .add(io::af_xdp::output_node());
+            .add(io::af_xdp::output_node())
+            .add(vnet::punt::Ip4Punt::new(&vnet));
         pcap::register(&mut b);
         let graph = b
             .build(BufferCache::new(pool.clone()))
@@ -120,6 +121,10 @@ impl Daemon {
             }
             d.set_state(idx, true)
                 .with_context(|| at("setting it up"))?;
+        }
+        if let Some(name) = &config.punt {
+            d.set_punt(name)
+                .with_context(|| format!("{}: punt.interface {name:?}", config.file.display()))?;
         }
         d.pcap_promiscuous();
         d.add_config_neighbors()?;
@@ -226,6 +231,14 @@ impl Daemon {
         };
         let mac = match (&dev, mac) {
             (_, Some(m)) => m,
+            (Some(d), None) if driver == Driver::Tap => {
+                // The TAP's MAC is the host kernel's end; uplane's end needs another one
+                // (locally administered, unicast) or the two would answer for each other.
+                let mut m = lock(d).mac();
+                m[0] = (m[0] | 0x02) & !0x01;
+                m[5] ^= 0x01;
+                EthernetAddress(m)
+            }
             (Some(d), None) => EthernetAddress(lock(d).mac()),
             (None, None) => EthernetAddress([0x02, 0xfe, 0, 0, 0, self.ports.len() as u8]),
         };
@@ -265,6 +278,29 @@ impl Daemon {
             "interface {name} created (driver {driver:?}, index {idx})"
         ));
         Ok(idx)
+    }
+
+    /// Punts packets for our addresses that no node handles to the host through TAP
+    /// interface `name`.
+    pub fn set_punt(&mut self, name: &str) -> Result<()> {
+        let port = self
+            .ports
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| anyhow!("no interface {name:?}"))?;
+        if port.driver != Driver::Tap {
+            bail!("{name} is not a tap interface");
+        }
+        let dev = port
+            .dev
+            .as_ref()
+            .ok_or_else(|| anyhow!("{name} has no device"))?;
+        let host_mac = EthernetAddress(lock(dev).mac());
+        vnet::punt::Ip4Punt::configure(&mut self.graph, port.if_index, host_mac)?;
+        self.logf(format!(
+            "punting unhandled local traffic to the host through {name}"
+        ));
+        Ok(())
     }
 
     /// `set interface state`.
