@@ -2,111 +2,17 @@
 //! namespaces: forwarding (ping, TTL exceeded, iperf3) and the XDP block list, which drops
 //! a source in the kernel before uplane sees it. Needs root, clang-built BPF (scripts/setup).
 
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod netlab;
+
+use netlab::{ctl, in_ns, iperf3, lab, rx_packets, Router};
+use std::time::Duration;
 use testkit::Lab;
 
-struct Router {
-    child: Child,
-    socket: PathBuf,
-    dir: PathBuf,
-}
-
-impl Drop for Router {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn lab() -> Lab {
-    let mut lab = Lab::new();
-    for ns in ["h1", "h2", "router"] {
-        lab.netns(ns).unwrap();
-    }
-    lab.veth("h1", "eth0", "router", "lan").unwrap();
-    lab.veth("h2", "eth0", "router", "wan").unwrap();
-    for (h, a, gw) in [
-        ("h1", "10.1.0.2/24", "10.1.0.1"),
-        ("h2", "10.2.0.2/24", "10.2.0.1"),
-    ] {
-        lab.addr(h, "eth0", a).unwrap();
-        lab.up(h, "eth0").unwrap();
-        lab.route(h, "default", gw).unwrap();
-        lab.offloads_off(h, "eth0").unwrap();
-    }
-    lab.sysctl("router", "net.ipv4.ip_forward", "0").unwrap();
-    lab.sysctl("router", "net.ipv6.conf.all.disable_ipv6", "1")
-        .unwrap();
-    for dev in ["lan", "wan"] {
-        lab.up("router", dev).unwrap();
-        lab.offloads_off("router", dev).unwrap();
-    }
-    lab
-}
+const XDP_BODY: &str = "[[interface]]\nname = \"lan\"\ndriver = \"af_xdp\"\nhost-if = \"lan\"\naddress = [\"10.1.0.1/24\"]\n\
+    [[interface]]\nname = \"wan\"\ndriver = \"af_xdp\"\nhost-if = \"wan\"\naddress = [\"10.2.0.1/24\"]\n";
 
 fn start(lab: &Lab, tag: &str, extra: &str) -> Router {
-    let dir = std::env::temp_dir().join(format!("uplane-xdp-test-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("cli.sock");
-    let cfg = dir.join("uplane.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[cli]\nsocket = \"{}\"\n[metrics]\nenable = false\n\
-             [[interface]]\nname = \"lan\"\ndriver = \"af_xdp\"\nhost-if = \"lan\"\naddress = [\"10.1.0.1/24\"]\n\
-             [[interface]]\nname = \"wan\"\ndriver = \"af_xdp\"\nhost-if = \"wan\"\naddress = [\"10.2.0.1/24\"]\n{extra}",
-            socket.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            lab.ns("router").unwrap(),
-            env!("CARGO_BIN_EXE_uplane"),
-            "-c",
-        ])
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(socket.exists(), "uplane did not open its CLI socket");
-    Router { child, socket, dir }
-}
-
-fn ctl(r: &Router, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_uplanectl"))
-        .arg("-s")
-        .arg(&r.socket)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
-fn in_ns(lab: &Lab, ns: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new("ip")
-        .args(["netns", "exec", lab.ns(ns).unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
+    netlab::start(lab, &format!("xdp-{tag}"), &format!("{XDP_BODY}{extra}"))
 }
 
 #[test]
@@ -134,40 +40,7 @@ fn routes_over_af_xdp_and_blocks_in_xdp() {
     assert!(out.contains("Time to live exceeded"), "{out}");
 
     // A 5-second TCP transfer across completes; both ends count the same bytes received.
-    let mut server = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            lab.ns("h2").unwrap(),
-            "iperf3",
-            "-s",
-            "-1",
-            "-J",
-            "-B",
-            "10.2.0.2",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let (ok, client) = in_ns(&lab, "h1", &["iperf3", "-c", "10.2.0.2", "-t", "5", "-J"]);
-    let mut server_out = String::new();
-    server
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut server_out)
-        .unwrap();
-    let _ = server.wait();
-    assert!(ok, "iperf3 failed:\n{client}");
-    let got = |t: &str, k: &str| {
-        let v: serde_json::Value = serde_json::from_str(t).unwrap();
-        v["end"][k]["bytes"].as_f64().unwrap_or(0.0) as u64
-    };
-    let (srv, cli_view) = (
-        got(&server_out, "sum_received"),
-        got(&client, "sum_received"),
-    );
+    let (srv, cli_view, _) = iperf3(&lab, "10.2.0.2", 5, &[]);
     assert!(srv > 10_000_000, "only {srv} bytes in 5 s");
     assert_eq!(srv, cli_view);
 
@@ -198,18 +71,6 @@ fn routes_over_af_xdp_and_blocks_in_xdp() {
         &["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.2.0.2"],
     );
     assert!(ok, "unblocked ping failed:\n{out}");
-}
-
-fn rx_packets(r: &Router, name: &str) -> u64 {
-    let (_, out) = ctl(r, &["--json", "show", "interfaces"]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    v.as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == name)
-        .unwrap()["rx_packets"]
-        .as_u64()
-        .unwrap()
 }
 
 /// The host kernel beside uplane, through a TAP: it pings uplane's TAP address, and a TCP

@@ -6,52 +6,11 @@
 //! ```
 //! Needs root, iproute2, ping, ethtool and iperf3 (scripts/setup installs them).
 
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod netlab;
+
+use netlab::{ctl, have, in_ns, iperf3, lab, Router};
+use std::process::Command;
 use testkit::Lab;
-
-struct Router {
-    child: Child,
-    socket: PathBuf,
-    dir: PathBuf,
-}
-
-impl Drop for Router {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn lab() -> Lab {
-    let mut lab = Lab::new();
-    for ns in ["h1", "h2", "router"] {
-        lab.netns(ns).unwrap();
-    }
-    lab.veth("h1", "eth0", "router", "lan").unwrap();
-    lab.veth("h2", "eth0", "router", "wan").unwrap();
-    for (h, a, gw) in [
-        ("h1", "10.1.0.2/24", "10.1.0.1"),
-        ("h2", "10.2.0.2/24", "10.2.0.1"),
-    ] {
-        lab.addr(h, "eth0", a).unwrap();
-        lab.up(h, "eth0").unwrap();
-        lab.route(h, "default", gw).unwrap();
-        lab.offloads_off(h, "eth0").unwrap();
-    }
-    // uplane owns the path: the kernel in the router namespace must not forward or answer.
-    lab.sysctl("router", "net.ipv4.ip_forward", "0").unwrap();
-    lab.sysctl("router", "net.ipv6.conf.all.disable_ipv6", "1")
-        .unwrap();
-    for dev in ["lan", "wan"] {
-        lab.up("router", dev).unwrap();
-        lab.offloads_off("router", dev).unwrap();
-    }
-    lab
-}
 
 fn start(lab: &Lab, wan_mtu: u32) -> Router {
     start_tagged(lab, wan_mtu, "v4")
@@ -60,18 +19,8 @@ fn start(lab: &Lab, wan_mtu: u32) -> Router {
 /// uplane with both address families on lan (10.1.0.1/24, fd01::1/64) and wan
 /// (10.2.0.1/24, fd02::1/64); `tag` keeps the runtime directories of tests apart.
 fn start_tagged(lab: &Lab, wan_mtu: u32, tag: &str) -> Router {
-    let dir = std::env::temp_dir().join(format!("uplane-router-test-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("cli.sock");
-    let cfg = dir.join("uplane.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"[cli]
-socket = "{}"
-[metrics]
-enable = false
-[[interface]]
+    let body = format!(
+        r#"[[interface]]
 name = "lan"
 driver = "af_packet"
 host-if = "lan"
@@ -88,60 +37,9 @@ kind = "unreachable"
 [[route]]
 prefix = "2001:db8:99::/64"
 kind = "unreachable"
-"#,
-            socket.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            lab.ns("router").unwrap(),
-            env!("CARGO_BIN_EXE_uplane"),
-            "-c",
-        ])
-        .arg(&cfg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(socket.exists(), "uplane did not open its CLI socket");
-    Router { child, socket, dir }
-}
-
-fn ctl(r: &Router, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_uplanectl"))
-        .arg("-s")
-        .arg(&r.socket)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
-fn in_ns(lab: &Lab, ns: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new("ip")
-        .args(["netns", "exec", lab.ns(ns).unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-        || Command::new(tool).arg("-V").output().is_ok()
+"#
+    );
+    netlab::start(lab, tag, &body)
 }
 
 #[test]
@@ -216,39 +114,11 @@ fn routes_between_two_kernels_over_af_packet() {
     let (_, out) = in_ns(&lab, "h1", &["ping", "-c", "1", "-W", "2", "192.0.2.9"]);
     assert!(out.contains("Unreachable"), "{out}");
 
-    // A 5-second TCP transfer across: the byte counts at both ends agree.
-    let mut server = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            lab.ns("h2").unwrap(),
-            "iperf3",
-            "-s",
-            "-1",
-            "-J",
-            "-B",
-            "10.2.0.2",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let (ok, client) = in_ns(&lab, "h1", &["iperf3", "-c", "10.2.0.2", "-t", "5", "-J"]);
-    let mut server_out = String::new();
-    server
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut server_out)
-        .unwrap();
-    let _ = server.wait();
-    assert!(ok, "iperf3 client failed:\n{client}");
-    // iperf3's sender counts what it wrote into its socket by the end of the 5 s, the
-    // receiver what arrived: compare what the receiver counted with what the client was
-    // told it counted, and check the sender's figure is within the bytes in flight.
-    let sent = json_u64(&client, "sum_sent", "bytes");
-    let received_by_server = json_u64(&server_out, "sum_received", "bytes");
-    let received_per_client = json_u64(&client, "sum_received", "bytes");
+    // A 5-second TCP transfer across: the byte counts at both ends agree. iperf3's sender
+    // counts what it wrote into its socket by the end of the 5 s, the receiver what arrived:
+    // compare what the receiver counted with what the client was told it counted, and check
+    // the sender's figure is within the bytes in flight.
+    let (received_by_server, received_per_client, sent) = iperf3(&lab, "10.2.0.2", 5, &[]);
     assert!(
         received_by_server > 10_000_000,
         "only {received_by_server} bytes in 5 s"
@@ -444,9 +314,4 @@ fn unsafe_free_kill(pid: u32) {
         .unwrap()
         .success();
     assert!(ok);
-}
-
-fn json_u64(text: &str, section: &str, key: &str) -> u64 {
-    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    v["end"][section][key].as_f64().unwrap_or(0.0) as u64
 }
