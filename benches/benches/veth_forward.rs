@@ -38,10 +38,6 @@
 //! It uses the release binaries `uplane` and `uplanectl` next to this bench's executable
 //! (`target/release`): it runs `cargo build --release -p uplane --bins` first, which is a
 //! no-op when they are fresh (`UPLANE_BENCH_NO_BUILD=1` skips that and uses what is there).
-//! `UPLANE_BENCH_THREADED_NAPI=1` turns on threaded NAPI on the router's veth ends (with
-//! XDP attached, veth receives through NAPI on the sender's CPU; threaded, the scheduler can
-//! move it to the other one).
-//!
 //! Needs root, iproute2, ethtool, taskset, iperf3 and trafgen (scripts/setup); without
 //! them it prints `skipped: ...` and no BENCH line. Speed never makes it fail.
 
@@ -117,25 +113,6 @@ fn main() {
         }
     };
     let dir = TempDir::new();
-    if std::env::var_os("UPLANE_BENCH_THREADED_NAPI").is_some() {
-        // Lets the router's veth NAPI (used when XDP is attached) run in a kthread the
-        // scheduler can move off the generator's CPU. A deployment knob, off by default.
-        for dev in ["lan", "wan"] {
-            let r = run_in(
-                &lab,
-                "router",
-                &[
-                    "sh",
-                    "-c",
-                    &format!("echo 1 > /sys/class/net/{dev}/threaded"),
-                ],
-            );
-            println!(
-                "veth_forward: threaded NAPI on router/{dev}: {:?}",
-                r.map(drop)
-            );
-        }
-    }
 
     let mut best: [Option<Measure>; 3] = [None, None, None];
     let paths = [Path3::Kernel, Path3::AfXdp, Path3::AfPacket];
