@@ -10,8 +10,8 @@ use buf::{Buf, BufFlags, BufferCache, BufferPool, Frame};
 /// The running node's handle on the graph: where its packets go, its counters, its trace.
 ///
 /// Call order inside one node call is free; every buffer the node was given or allocated
-/// must leave through [`Ctx::enqueue`], [`Ctx::enqueue_frame`], [`Ctx::drop`] or
-/// [`Ctx::free`].
+/// must leave through [`Ctx::enqueue`], [`Ctx::enqueue_frame`], [`Ctx::enqueue_to_next`],
+/// [`Ctx::drop`] or [`Ctx::free`].
 #[derive(Debug)]
 pub struct Ctx<'a> {
     pub(crate) pool: &'a BufferPool,
@@ -61,6 +61,58 @@ impl<'a> Ctx<'a> {
     pub fn enqueue_frame(&mut self, next: Next, frame: &mut Frame) {
         let target = self.nexts[usize::from(next.0)];
         self.queues.enqueue_frame(target as usize, frame);
+    }
+
+    /// Sends buffer `i` of `frame` to next node `nexts[i]` (a slot, or [`Next::DROP`]) for
+    /// every `i`, leaving `frame` empty: VPP's `vlib_buffer_enqueue_to_next`. Each target
+    /// receives its packets in frame order, exactly as per-packet [`Ctx::enqueue`] calls
+    /// would leave them. When every packet goes to the same next the frame moves as a
+    /// whole (a block swap, no per-packet bookkeeping); otherwise the target is looked up
+    /// once per run of equal nexts.
+    ///
+    /// The usual node shape: walk `frame.as_mut_slice()` filling `nexts`, then call this
+    /// once.
+    ///
+    /// # Panics
+    ///
+    /// If `nexts` is shorter than the frame, or a next is neither a slot of the node's
+    /// registration nor [`Next::DROP`] (bugs in the node).
+    #[inline]
+    pub fn enqueue_to_next(&mut self, frame: &mut Frame, nexts: &[Next]) {
+        let nexts = &nexts[..frame.len()];
+        let Some(&first) = nexts.first() else {
+            return;
+        };
+        if nexts.iter().all(|&n| n.0 == first.0) {
+            let target = self.target(first);
+            self.queues.enqueue_frame(target, frame);
+            return;
+        }
+        let (mut cur, mut target) = (first, self.target(first));
+        for (b, &next) in frame.drain().zip(nexts) {
+            if next.0 != cur.0 {
+                cur = next;
+                target = self.target(next);
+            }
+            self.queues.enqueue(target, b);
+        }
+    }
+
+    #[inline(always)]
+    fn target(&self, next: Next) -> usize {
+        if next == Next::DROP {
+            self.drop_node as usize
+        } else {
+            self.nexts[usize::from(next.0)] as usize
+        }
+    }
+
+    /// Records the running node's error `err` in `b` and returns [`Next::DROP`]: the
+    /// [`Ctx::enqueue_to_next`] form of [`Ctx::drop`].
+    #[inline(always)]
+    pub fn drop_next<E: NodeError>(&mut self, b: &mut Buf, err: E) -> Next {
+        self.pool.meta_mut(b).error = self.error_base + err.code();
+        Next::DROP
     }
 
     /// Drops a packet: records the running node's error `err` in it and sends it to

@@ -45,6 +45,12 @@ pub struct NodeInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Next(pub u16);
 
+impl Next {
+    /// Not a slot: the graph's `error-drop`. Only [`Ctx::enqueue_to_next`] takes it; a node
+    /// gets it from [`Ctx::drop_next`], which also records the packet's error.
+    pub const DROP: Next = Next(u16::MAX);
+}
+
 /// What a process node wants after it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {

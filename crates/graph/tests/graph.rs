@@ -160,6 +160,69 @@ fn packets_follow_arcs_and_drops_are_counted_by_error() {
     assert_eq!(l.pool.in_use(), 0, "every buffer went back");
 }
 
+/// `test-classify` in the bulk shape: one `nexts` array, one `enqueue_to_next` call.
+/// With `keep_all`, every packet goes to the sink (the whole-frame path).
+struct ClassifyBulk {
+    keep_all: bool,
+    nexts: Vec<Next>,
+}
+
+impl Node for ClassifyBulk {
+    fn info(&self) -> NodeInfo {
+        Classify.info()
+    }
+    fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
+        cx.count(ClassifyError::Seen, frame.len() as u64);
+        self.nexts.clear();
+        for b in frame.as_mut_slice() {
+            let d = cx.pool().get(b).data();
+            let seq = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+            let next = if self.keep_all || seq % 2 == 0 {
+                Next(0)
+            } else {
+                cx.drop_next(b, ClassifyError::Odd)
+            };
+            self.nexts.push(next);
+        }
+        cx.enqueue_to_next(frame, &self.nexts);
+    }
+}
+
+#[test]
+fn enqueue_to_next_keeps_order_per_next_and_counts_drops() {
+    for keep_all in [false, true] {
+        let pool = BufferPool::new(&PoolConfig::new(4096)).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let frame_sizes = Arc::new(Mutex::new(Vec::new()));
+        let mut b = GraphBuilder::new();
+        b.add(Source {
+            sent: 0,
+            total: 1000,
+            per_poll: 300,
+        })
+        .add(ClassifyBulk {
+            keep_all,
+            nexts: Vec::new(),
+        })
+        .add(Sink {
+            seen: seen.clone(),
+            frame_sizes: frame_sizes.clone(),
+        });
+        let mut g = b.build(BufferCache::new(pool.clone())).unwrap();
+        let mut rounds = 0;
+        while g.dispatch(rounds).polled > 0 {
+            rounds += 1;
+        }
+        let want: Vec<u32> = (0..1000).filter(|s| keep_all || s % 2 == 0).collect();
+        assert_eq!(*seen.lock().unwrap(), want, "in order");
+        let odd = if keep_all { 0 } else { 500 };
+        assert_eq!(g.stats().error_count("test-classify", "Odd"), Some(odd));
+        assert!(frame_sizes.lock().unwrap().iter().all(|&n| n <= 256));
+        drop(g);
+        assert_eq!(pool.in_use(), 0, "every buffer went back");
+    }
+}
+
 #[test]
 fn runtime_counts_calls_vectors_and_clocks() {
     let mut l = lab(1000, 256);

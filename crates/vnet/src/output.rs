@@ -7,7 +7,7 @@
 use crate::interface::IfIndex;
 use crate::names;
 use crate::Vnet;
-use buf::Frame;
+use buf::{Frame, FRAME_SIZE};
 use graph::{Ctx, Graph, GraphError, Next, Node, NodeError, NodeInfo, NodeKind};
 
 graph::node_errors! {
@@ -26,6 +26,8 @@ pub struct InterfaceOutput {
     vnet: Vnet,
     /// By hardware interface index: the arc to its output node.
     tx_next: Vec<Option<Next>>,
+    /// Per-frame scratch: each packet's next.
+    nexts: Box<[Next; FRAME_SIZE]>,
 }
 
 impl InterfaceOutput {
@@ -34,6 +36,7 @@ impl InterfaceOutput {
         InterfaceOutput {
             vnet: vnet.clone(),
             tx_next: Vec::new(),
+            nexts: Box::new([Next(0); FRAME_SIZE]),
         }
     }
 
@@ -69,26 +72,38 @@ impl Node for InterfaceOutput {
     fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
         let ifs = self.vnet.interfaces();
         let tracing = cx.tracing();
-        for b in frame.drain() {
-            let tx = cx.pool().meta(&b).tx_if;
-            let target = match ifs.get(tx) {
-                None => Err(InterfaceOutputError::NoOutput),
-                Some(i) if !i.admin_up => Err(InterfaceOutputError::InterfaceDown),
-                Some(i) => self
-                    .tx_next
-                    .get(i.hw_index() as usize)
-                    .copied()
-                    .flatten()
-                    .ok_or(InterfaceOutputError::NoOutput),
+        let pool = cx.pool();
+        let resolve = |tx: u32| match ifs.get(tx) {
+            None => Err(InterfaceOutputError::NoOutput),
+            Some(i) if !i.admin_up => Err(InterfaceOutputError::InterfaceDown),
+            Some(i) => self
+                .tx_next
+                .get(i.hw_index() as usize)
+                .copied()
+                .flatten()
+                .ok_or(InterfaceOutputError::NoOutput),
+        };
+        // Consecutive packets mostly share their tx interface: resolve once per run.
+        let mut last: Option<(u32, Result<Next, InterfaceOutputError>)> = None;
+        for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
+            let tx = pool.meta(b).tx_if;
+            let target = match last {
+                Some((t, r)) if t == tx => r,
+                _ => {
+                    let r = resolve(tx);
+                    last = Some((tx, r));
+                    r
+                }
             };
             if tracing {
                 let name = ifs.get(tx).map_or("?", |i| i.name.as_str());
-                cx.trace(&b, format_args!("tx-if {tx} ({name})"));
+                cx.trace(b, format_args!("tx-if {tx} ({name})"));
             }
-            match target {
-                Ok(next) => cx.enqueue(next, b),
-                Err(e) => cx.drop(b, e),
-            }
+            *next = match target {
+                Ok(n) => n,
+                Err(e) => cx.drop_next(b, e),
+            };
         }
+        cx.enqueue_to_next(frame, &self.nexts[..]);
     }
 }
