@@ -38,5 +38,5 @@ pub use ctx::Ctx;
 pub use drop_node::{DropError, DropObserver, DROP_NODE};
 pub use error::{ErrorInfo, NodeError};
 pub use graph::{Dispatch, Graph, NodeIndex};
-pub use node::{Next, Node, NodeInfo, NodeKind, Wake};
+pub use node::{Next, Nexts, Node, NodeInfo, NodeKind, Wake};
 pub use stats::{ErrorRow, GraphStats, RuntimeRow};

@@ -2,7 +2,7 @@
 
 use crate::ctx::Ctx;
 use crate::error::ErrorInfo;
-use buf::{BufferCache, Frame};
+use buf::{BufferCache, Frame, FRAME_SIZE};
 use std::any::Any;
 
 /// When a node runs.
@@ -49,6 +49,32 @@ impl Next {
     /// Not a slot: the graph's `error-drop`. Only [`Ctx::enqueue_to_next`] takes it; a node
     /// gets it from [`Ctx::drop_next`], which also records the packet's error.
     pub const DROP: Next = Next(u16::MAX);
+}
+
+/// A node's per-frame scratch of next slots, one per frame position, for
+/// [`Ctx::enqueue_to_next`] (VPP's `nexts[VLIB_FRAME_SIZE]`). Allocated once, with the node.
+#[derive(Debug, Clone)]
+pub struct Nexts(Box<[Next; FRAME_SIZE]>);
+
+impl Default for Nexts {
+    fn default() -> Nexts {
+        Nexts(Box::new([Next(0); FRAME_SIZE]))
+    }
+}
+
+impl std::ops::Deref for Nexts {
+    type Target = [Next; FRAME_SIZE];
+    #[inline(always)]
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Nexts {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
 
 /// What a process node wants after it ran.

@@ -6,7 +6,7 @@ use crate::interface::{IfKind, Interface, Interfaces, SubTags};
 use crate::names;
 use crate::Vnet;
 use buf::{BufFlags, Frame};
-use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
+use graph::{Ctx, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
 use wire::ethernet::{EthernetAddress, EthernetFrame};
 use wire::vlan;
 use wire::EtherType;
@@ -52,12 +52,16 @@ struct Classified {
 #[derive(Debug)]
 pub struct EthernetInput {
     vnet: Vnet,
+    nexts: Nexts,
 }
 
 impl EthernetInput {
     /// The node, reading interfaces from `vnet`.
     pub fn new(vnet: &Vnet) -> EthernetInput {
-        EthernetInput { vnet: vnet.clone() }
+        EthernetInput {
+            vnet: vnet.clone(),
+            nexts: Nexts::default(),
+        }
     }
 }
 
@@ -144,8 +148,8 @@ impl Node for EthernetInput {
         let ifs = self.vnet.interfaces();
         let tracing = cx.tracing();
         let pool = cx.pool();
-        for mut b in frame.drain() {
-            let mut pkt = pool.get_mut(&mut b);
+        for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
+            let mut pkt = pool.get_mut(b);
             let rx_if = pkt.meta().rx_if;
             let res = classify(&ifs, rx_if, pkt.data());
             if tracing && pkt.meta().is_traced() {
@@ -170,8 +174,8 @@ impl Node for EthernetInput {
                         EthernetInputError::ALL[e.code() as usize].message
                     ),
                 };
-                cx.trace(&b, format_args!("{text}"));
-                pkt = pool.get_mut(&mut b);
+                cx.trace(b, format_args!("{text}"));
+                pkt = pool.get_mut(b);
             }
             match res {
                 Ok(c) => {
@@ -183,10 +187,11 @@ impl Node for EthernetInput {
                     if c.mcast {
                         m.flags.insert(BufFlags::L2_MCAST);
                     }
-                    cx.enqueue(c.next, b);
+                    *next = c.next;
                 }
-                Err(e) => cx.drop(b, e),
+                Err(e) => *next = cx.drop_next(b, e),
             }
         }
+        cx.enqueue_to_next(frame, &self.nexts[..]);
     }
 }

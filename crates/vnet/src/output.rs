@@ -7,8 +7,8 @@
 use crate::interface::IfIndex;
 use crate::names;
 use crate::Vnet;
-use buf::{Frame, FRAME_SIZE};
-use graph::{Ctx, Graph, GraphError, Next, Node, NodeError, NodeInfo, NodeKind};
+use buf::Frame;
+use graph::{Ctx, Graph, GraphError, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
 
 graph::node_errors! {
     /// Errors of `interface-output`.
@@ -27,7 +27,7 @@ pub struct InterfaceOutput {
     /// By hardware interface index: the arc to its output node.
     tx_next: Vec<Option<Next>>,
     /// Per-frame scratch: each packet's next.
-    nexts: Box<[Next; FRAME_SIZE]>,
+    nexts: Nexts,
 }
 
 impl InterfaceOutput {
@@ -36,7 +36,7 @@ impl InterfaceOutput {
         InterfaceOutput {
             vnet: vnet.clone(),
             tx_next: Vec::new(),
-            nexts: Box::new([Next(0); FRAME_SIZE]),
+            nexts: Nexts::default(),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use super::names;
 use buf::{BufFlags, Frame};
-use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
+use graph::{Ctx, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
 use wire::ipv4::{Ipv4Packet, HEADER_LEN};
 
 graph::node_errors! {
@@ -77,12 +77,14 @@ fn classify_len_error(data: &[u8]) -> Ip4InputError {
 
 /// `ip4-input`: see the module documentation.
 #[derive(Debug, Default)]
-pub struct Ip4Input;
+pub struct Ip4Input {
+    nexts: Nexts,
+}
 
 impl Ip4Input {
     /// The node.
     pub fn new() -> Ip4Input {
-        Ip4Input
+        Ip4Input::default()
     }
 }
 
@@ -99,8 +101,8 @@ impl Node for Ip4Input {
     fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
         let tracing = cx.tracing();
         let pool = cx.pool();
-        for mut b in frame.drain() {
-            let mut pkt = pool.get_mut(&mut b);
+        for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
+            let mut pkt = pool.get_mut(b);
             let csum_ok = pkt.meta().flags.contains(BufFlags::L3_CSUM_OK);
             let res = validate(pkt.data(), csum_ok);
             if let Ok(total) = res {
@@ -108,14 +110,15 @@ impl Node for Ip4Input {
                 let m = pkt.meta_mut();
                 m.l3_offset = m.offset() as u16;
             }
-            if tracing && pool.meta(&b).is_traced() {
-                trace(cx, &b, res);
+            if tracing && pool.meta(b).is_traced() {
+                trace(cx, b, res);
             }
-            match res {
-                Ok(_) => cx.enqueue(NEXT_LOOKUP, b),
-                Err(e) => cx.drop(b, e),
-            }
+            *next = match res {
+                Ok(_) => NEXT_LOOKUP,
+                Err(e) => cx.drop_next(b, e),
+            };
         }
+        cx.enqueue_to_next(frame, &self.nexts[..]);
     }
 }
 

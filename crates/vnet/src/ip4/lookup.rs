@@ -7,7 +7,7 @@ use super::{names, ADJ_GLEAN};
 use crate::dpo::Dpo;
 use crate::{opaque, Vnet};
 use buf::{Frame, FRAME_SIZE};
-use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
+use graph::{Ctx, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
 use wire::ipv4::Ipv4Packet;
 use wire::IpProtocol;
 
@@ -59,6 +59,7 @@ pub struct Ip4Lookup {
     vnet: Vnet,
     dst: Box<[u32; FRAME_SIZE]>,
     leaf: Box<[u32; FRAME_SIZE]>,
+    nexts: Nexts,
 }
 
 impl Ip4Lookup {
@@ -68,6 +69,7 @@ impl Ip4Lookup {
             vnet: vnet.clone(),
             dst: Box::new([0; FRAME_SIZE]),
             leaf: Box::new([0; FRAME_SIZE]),
+            nexts: Nexts::default(),
         }
     }
 }
@@ -107,15 +109,16 @@ impl Node for Ip4Lookup {
         ip4.fib.lookup_bulk(&self.dst[..n], &mut self.leaf[..n]);
         let dpos = ip4.dpos();
         let tracing = cx.tracing();
-        for (i, mut b) in frame.drain().enumerate() {
+        let bufs = frame.as_mut_slice().iter_mut();
+        for (i, (b, next)) in bufs.zip(self.nexts.iter_mut()).enumerate() {
             let leaf = self.leaf[i];
-            let mut pkt = pool.get_mut(&mut b);
+            let mut pkt = pool.get_mut(b);
             if bad > 0 && self.dst[i] == BAD && Ipv4Packet::new_checked(pkt.data()).is_err() {
-                cx.drop(b, Ip4LookupError::Malformed);
+                *next = cx.drop_next(b, Ip4LookupError::Malformed);
                 continue;
             }
             let dpo = dpos.get(leaf);
-            let next = match dpo {
+            *next = match dpo {
                 Dpo::Adjacency(a) => {
                     pkt.meta_mut().opaque[opaque::ADJ] = *a;
                     NEXT_REWRITE
@@ -146,17 +149,17 @@ impl Node for Ip4Lookup {
                 }
                 Dpo::Drop => {
                     if tracing {
-                        trace(cx, &b, leaf, dpo);
+                        trace(cx, b, leaf, dpo);
                     }
-                    cx.drop(b, Ip4LookupError::Blackhole);
+                    *next = cx.drop_next(b, Ip4LookupError::Blackhole);
                     continue;
                 }
             };
             if tracing {
-                trace(cx, &b, leaf, dpo);
+                trace(cx, b, leaf, dpo);
             }
-            cx.enqueue(next, b);
         }
+        cx.enqueue_to_next(frame, &self.nexts[..]);
     }
 }
 

@@ -8,7 +8,7 @@ use super::names;
 use crate::adj::AdjState;
 use crate::{opaque, Vnet};
 use buf::Frame;
-use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
+use graph::{Ctx, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
 use wire::ipv4::Ipv4Packet;
 
 graph::node_errors! {
@@ -38,12 +38,16 @@ const NEXT_FRAG: Next = Next(3);
 #[derive(Debug)]
 pub struct Ip4Rewrite {
     vnet: Vnet,
+    nexts: Nexts,
 }
 
 impl Ip4Rewrite {
     /// The node, reading adjacencies from `vnet`.
     pub fn new(vnet: &Vnet) -> Ip4Rewrite {
-        Ip4Rewrite { vnet: vnet.clone() }
+        Ip4Rewrite {
+            vnet: vnet.clone(),
+            nexts: Nexts::default(),
+        }
     }
 }
 
@@ -74,8 +78,8 @@ impl Node for Ip4Rewrite {
         let adjs = self.vnet.adjacencies();
         let pool = cx.pool();
         let tracing = cx.tracing();
-        for mut b in frame.drain() {
-            let mut pkt = pool.get_mut(&mut b);
+        for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
+            let mut pkt = pool.get_mut(b);
             let ai = pkt.meta().opaque[opaque::ADJ];
             let step = match adjs.get(ai) {
                 None => Step::Err(Ip4RewriteError::BadAdjacency),
@@ -107,18 +111,18 @@ impl Node for Ip4Rewrite {
                     }
                 }
             };
-            if tracing && pool.meta(&b).is_traced() {
-                trace(cx, &b, ai, &step);
+            if tracing && pool.meta(b).is_traced() {
+                trace(cx, b, ai, &step);
             }
-            match step {
-                Step::Out => cx.enqueue(NEXT_OUTPUT, b),
-                Step::Arp => cx.enqueue(NEXT_ARP, b),
+            *next = match step {
+                Step::Out => NEXT_OUTPUT,
+                Step::Arp => NEXT_ARP,
                 Step::Frag => {
                     cx.count(Ip4RewriteError::NeedsFragmentation, 1);
-                    cx.enqueue(NEXT_FRAG, b)
+                    NEXT_FRAG
                 }
                 Step::Icmp(ty_code, data) => {
-                    let m = pool.meta_mut(&mut b);
+                    let m = pool.meta_mut(b);
                     m.opaque[opaque::ICMP] = ty_code;
                     m.opaque[opaque::ICMP_DATA] = data;
                     cx.count(
@@ -129,11 +133,12 @@ impl Node for Ip4Rewrite {
                         },
                         1,
                     );
-                    cx.enqueue(NEXT_ICMP_ERROR, b)
+                    NEXT_ICMP_ERROR
                 }
-                Step::Err(e) => cx.drop(b, e),
-            }
+                Step::Err(e) => cx.drop_next(b, e),
+            };
         }
+        cx.enqueue_to_next(frame, &self.nexts[..]);
     }
 }
 
