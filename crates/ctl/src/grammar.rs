@@ -150,6 +150,46 @@ impl Command {
     }
 }
 
+impl Command {
+    /// The usage line of this command (from [`COMMANDS`]), shown with an error the daemon
+    /// returns when it refuses the command's arguments (no such interface, ...).
+    pub fn usage(&self) -> &'static str {
+        use Command::*;
+        usage_of(match self {
+            ShowVersion => "show version",
+            ShowInterfaces | ShowRxPlacement => "show interfaces",
+            ShowHardwareInterfaces => "show hardware-interfaces",
+            ShowRuntime => "show runtime",
+            ClearRuntime => "clear runtime",
+            ShowErrors => "show errors",
+            ClearErrors => "clear errors",
+            ShowIpFib => "show ip fib",
+            ShowIp6Fib => "show ip6 fib",
+            ShowNeighbors => "show ip neighbors",
+            ShowBuffers => "show buffers",
+            ShowGraph => "show graph",
+            ShowLog => "show log",
+            TraceAdd { .. } => "trace add",
+            ShowTrace => "show trace",
+            ClearTrace => "clear trace",
+            PcapTrace { .. } => "pcap trace [",
+            PcapTraceOff => "pcap trace off",
+            SetInterfaceState { .. } => "set interface state",
+            SetInterfaceMtu { .. } => "set interface mtu",
+            SetInterfaceIpAddress { .. } => "set interface ip address",
+            IpRouteAdd { .. } => "ip route add",
+            IpRouteDel { .. } => "ip route del",
+            CreateHostInterface { .. } => "create host-interface",
+            CreateAfXdp { .. } => "create interface af_xdp",
+            CreateTap { .. } => "create tap",
+            DeleteInterface { .. } => "delete interface",
+            XdpBlockAdd { .. } => "xdp block add",
+            XdpBlockDel { .. } => "xdp block del",
+            ShowXdp => "show xdp",
+        })
+    }
+}
+
 /// Why a line is not a command: one line of explanation and the usage of the nearest
 /// command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -498,6 +538,7 @@ mod tests {
                 .replace("<ADDR>", "10.2.0.2")
                 .replace("<HOSTIF>", "veth0");
             assert!(p(&line).is_ok(), "{u} -> {line}: {:?}", p(&line));
+            assert_eq!(p(&line).unwrap().usage(), *u, "{line}");
         }
     }
 

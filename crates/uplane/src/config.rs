@@ -205,7 +205,8 @@ pub struct Config {
     pub cli_socket: PathBuf,
     /// Prometheus listener (`None`: off).
     pub metrics: Option<SocketAddr>,
-    /// Worker threads (0: the main thread forwards).
+    /// Worker threads. Only 0 (the main thread forwards) is accepted for now: a config
+    /// asking for workers is refused rather than silently run on one thread.
     pub workers: u32,
     /// Packet buffers.
     pub buffers: u32,
@@ -407,6 +408,16 @@ impl Config {
         let workers = match &raw.cpu.workers {
             Some(w) if *w.get_ref() > 64 => {
                 return Err(loc.err(w, "cpu.workers", format!("{} is above 64", w.get_ref())))
+            }
+            Some(w) if *w.get_ref() > 0 => {
+                return Err(loc.err(
+                    w,
+                    "cpu.workers",
+                    format!(
+                    "{}: worker threads are not supported yet; use 0 (the main thread forwards)",
+                    w.get_ref()
+                ),
+                ))
             }
             Some(w) => *w.get_ref(),
             None => 0,
@@ -961,6 +972,7 @@ listen = "10.1.0.1:7"
             ("[[route]]\nprefix = \"ten\"\nvia = \"10.0.0.1\"\n", "route[0].prefix", 2, "10.8.0.0/16"),
             ("[metrics]\nlisten = \"localhost\"\n", "metrics.listen", 2, "address:port"),
             ("[cpu]\nworkers = 1000\n", "cpu.workers", 2, "above 64"),
+            ("[cpu]\nworkers = 2\n", "cpu.workers", 2, "not supported yet; use 0"),
             ("[[service]]\nkind = \"ftp\"\nlisten = \"10.0.0.1:21\"\n", "service[0].kind", 2, "echo, discard or http"),
             ("[punt]\ninterface = \"nope\"\n", "punt.interface", 2, "not an interface"),
             ("[punt]\ninterface = \"a\"\n[[interface]]\nname = \"a\"\ndriver = \"pg\"\n", "punt.interface", 2, "not a tap"),

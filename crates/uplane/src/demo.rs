@@ -37,6 +37,10 @@ pub struct DemoArgs {
     /// CLI socket.
     #[arg(long, default_value = "/run/uplane/cli.sock")]
     pub socket: std::path::PathBuf,
+    /// Stop by itself after this many seconds (counted from the start), removing
+    /// everything, as Ctrl-C does.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
 }
 
 const PREFIX: &str = "uplane-demo";
@@ -207,7 +211,7 @@ fn tour(lab: &Lab, socket: &Path, seconds: u32, once: bool, stop: &AtomicBool) {
         "CLI:      uplanectl -s {0} show runtime   (or just `uplanectl -s {0}` for a shell)\n\
          metrics:  curl -s 127.0.0.1:9090/metrics\n\
          hosts:    ip netns exec {PREFIX}-h1 ping 10.2.0.2\n\
-         Stop with Ctrl-C: the namespaces are removed.",
+         Stop with Ctrl-C (or wait for --duration): the namespaces are removed.",
         socket.display()
     );
 }
@@ -246,6 +250,16 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         let (seconds, once) = (args.seconds, args.once);
         std::thread::spawn(move || tour(&lab, &socket, seconds, once, &stop))
     };
+    if let Some(secs) = args.duration {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let end = std::time::Instant::now() + Duration::from_secs(secs);
+            while !stop.load(Ordering::Relaxed) && std::time::Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
     sys::netns::enter(&Path::new("/var/run/netns").join(lab.ns("router")?))
         .context("entering the router namespace")?;
     let result = Daemon::new(config).map(|mut d| {

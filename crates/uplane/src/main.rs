@@ -69,6 +69,11 @@ fn run_config(path: &std::path::Path) -> Result<()> {
         "uplane: running; CLI at {} (uplanectl -s {0} show interfaces)",
         cli.path().display()
     );
+    if let Some(m) = &metrics {
+        // With `listen = "127.0.0.1:0"` this line (and `show version`) says which port.
+        let a = m.local_addr().context("metrics.listen")?;
+        eprintln!("uplane: metrics at http://{a}/metrics");
+    }
     d.run(&stop, Some(cli), metrics);
     Ok(())
 }
@@ -83,7 +88,7 @@ fn main() -> Result<()> {
         (None, Some(Cmd::Pg(a))) => pgdemo::run(&a),
         (None, Some(Cmd::Check { file })) => {
             let c = Config::load(&file)?;
-            println!("{c:#?}");
+            println!("{}: OK\n{c:#?}", file.display());
             Ok(())
         }
         (None, Some(Cmd::Demo(a))) => demo::run(&a),

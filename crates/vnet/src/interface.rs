@@ -115,6 +115,8 @@ pub struct Interfaces {
     by_index: Vec<Interface>,
     by_name: HashMap<String, IfIndex>,
     subs: HashMap<(IfIndex, SubTags), IfIndex>,
+    /// Indices of removed interfaces (never reused).
+    removed: std::collections::HashSet<IfIndex>,
 }
 
 impl Interfaces {
@@ -213,19 +215,52 @@ impl Interfaces {
         self.subs.get(&(parent, tags)).copied()
     }
 
-    /// Every interface, in index order.
+    /// Every interface, in index order (removed ones left out).
     pub fn iter(&self) -> impl Iterator<Item = &Interface> {
-        self.by_index.iter()
+        self.by_index
+            .iter()
+            .filter(|i| !self.removed.contains(&i.index))
     }
 
-    /// Number of interfaces.
+    /// Number of interfaces (removed ones left out).
     pub fn len(&self) -> usize {
-        self.by_index.len()
+        self.by_index.len() - self.removed.len()
     }
 
     /// True if there are none.
     pub fn is_empty(&self) -> bool {
-        self.by_index.is_empty()
+        self.len() == 0
+    }
+
+    /// Removes interface `i`: its name is free again and [`Interfaces::iter`] and
+    /// [`Interfaces::by_name`] no longer show it. Its index is never reused, so a packet
+    /// still carrying it finds an interface that is down with no addresses and is dropped.
+    /// Refused while it has sub-interfaces. Remove its addresses, routes and neighbours
+    /// first (through `Vnet`), so that nothing points at it.
+    pub fn remove(&mut self, i: IfIndex) -> Result<(), IfError> {
+        let Some(iface) = self
+            .by_index
+            .get(i as usize)
+            .filter(|_| !self.removed.contains(&i))
+        else {
+            return Err(IfError::NoSuch(format!("#{i}")));
+        };
+        if self.subs.keys().any(|(parent, _)| *parent == i) {
+            return Err(IfError::BadSub {
+                name: iface.name.clone(),
+                problem: "remove its sub-interfaces first".into(),
+            });
+        }
+        let name = iface.name.clone();
+        self.by_name.remove(&name);
+        self.subs.retain(|_, s| *s != i);
+        let iface = &mut self.by_index[i as usize];
+        iface.admin_up = false;
+        iface.promiscuous = false;
+        iface.ip4.clear();
+        iface.ip6.clear();
+        self.removed.insert(i);
+        Ok(())
     }
 
     /// Sets the L3 MTU.
@@ -252,5 +287,30 @@ impl Interfaces {
     /// The interface owning IPv4 address `a`, if any.
     pub fn owner_of_ip4(&self, a: Ipv4Addr) -> Option<IfIndex> {
         self.by_index.iter().find(|i| i.has_ip4(a)).map(|i| i.index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removed_interfaces_keep_their_index_and_free_their_name() {
+        let mut ifs = Interfaces::new();
+        let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
+        let a = ifs.add_hw("a", mac, "null-output").unwrap();
+        let b = ifs.add_hw("b", mac, "null-output").unwrap();
+        ifs.set_admin_up(a, true).unwrap();
+        ifs.remove(a).unwrap();
+        assert!(ifs.by_name("a").is_none());
+        assert_eq!(ifs.iter().map(|i| i.index).collect::<Vec<_>>(), vec![b]);
+        assert_eq!(ifs.len(), 1);
+        assert!(
+            !ifs.get(a).unwrap().admin_up,
+            "a packet still naming it is dropped"
+        );
+        assert!(ifs.remove(a).is_err(), "removed twice");
+        let c = ifs.add_hw("a", mac, "null-output").unwrap();
+        assert_ne!(c, a, "indices are never reused");
     }
 }

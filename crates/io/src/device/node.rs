@@ -89,6 +89,34 @@ impl DeviceInput {
         });
         Ok(())
     }
+
+    /// Detaches every rx queue that gives packets `rx_if` from the input node `node` of
+    /// `graph` (the interface is being deleted) and returns their devices, so the caller can
+    /// release what they hold ([`super::Device::release`]) and close them. The arc to the
+    /// next node stays (unused).
+    pub fn detach(
+        graph: &mut Graph,
+        node: &str,
+        rx_if: u32,
+    ) -> Result<Vec<SharedDevice>, GraphError> {
+        let me = graph
+            .node_index(node)
+            .ok_or_else(|| GraphError::NoSuchNode(node.into()))?;
+        let n = graph
+            .node_mut::<DeviceInput>(me)
+            .ok_or_else(|| GraphError::NoSuchNode(node.into()))?;
+        let mut gone = Vec::new();
+        n.ports.retain(|p| {
+            if p.rx_if == rx_if {
+                gone.push(p.dev.clone());
+                false
+            } else {
+                true
+            }
+        });
+        n.cursor = 0;
+        Ok(gone)
+    }
 }
 
 impl Node for DeviceInput {
@@ -213,6 +241,36 @@ impl DeviceOutput {
         }
         n.by_if[i] = Some(port);
         Ok(())
+    }
+
+    /// Stops sending packets whose `tx_if` is `tx_if` from the output node `node` of
+    /// `graph` (they are dropped as `NoDevice` from now on) and returns the device if no
+    /// other interface of this node uses it any more.
+    pub fn detach(
+        graph: &mut Graph,
+        node: &str,
+        tx_if: u32,
+    ) -> Result<Option<SharedDevice>, GraphError> {
+        let me = graph
+            .node_index(node)
+            .ok_or_else(|| GraphError::NoSuchNode(node.into()))?;
+        let n = graph
+            .node_mut::<DeviceOutput>(me)
+            .ok_or_else(|| GraphError::NoSuchNode(node.into()))?;
+        let Some(port) = n.by_if.get_mut(tx_if as usize).and_then(Option::take) else {
+            return Ok(None);
+        };
+        if n.by_if.contains(&Some(port)) {
+            return Ok(None);
+        }
+        // Remove the port and renumber the ones after it.
+        let dev = n.ports.remove(port).dev;
+        for p in n.by_if.iter_mut().flatten() {
+            if *p > port {
+                *p -= 1;
+            }
+        }
+        Ok(Some(dev))
     }
 
     fn flush(&mut self, cx: &mut Ctx<'_>, port: usize) {

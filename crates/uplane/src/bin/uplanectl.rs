@@ -3,7 +3,7 @@
 //! `uplanectl show interfaces` runs one command; `uplanectl` alone opens an interactive
 //! shell with history and tab completion. `--json` (anywhere) asks for JSON output.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Parser;
 use ctl::client::Client;
 use ctl::Response;
@@ -94,7 +94,8 @@ fn main() -> Result<()> {
     if !args.words.is_empty() {
         let ok = print(client.call(&args.words, args.json)?);
         if !ok {
-            bail!("command failed");
+            // The error and the usage are printed; exit non-zero without another line.
+            std::process::exit(1);
         }
         return Ok(());
     }

@@ -16,13 +16,6 @@ fn text(t: String) -> Response {
     Response::Text { text: t }
 }
 
-fn err(message: impl Into<String>) -> Response {
-    Response::Error {
-        message: message.into(),
-        usage: None,
-    }
-}
-
 fn cidr(p: Prefix) -> Result<IpCidr, String> {
     match p.addr {
         IpAddr::V4(a) => Ipv4Cidr::new(a, p.len)
@@ -408,7 +401,9 @@ impl Daemon {
         use Command::*;
         Ok(match cmd {
             ShowVersion => {
-                let v = json!({"version": env!("CARGO_PKG_VERSION"), "uptime_s": self.start.elapsed().as_secs()});
+                let v = json!({"version": env!("CARGO_PKG_VERSION"), "uptime_s": self.start.elapsed().as_secs(),
+                               "cli_socket": self.config.cli_socket.display().to_string(),
+                               "metrics": self.metrics_addr.map(|a| a.to_string())});
                 if as_json {
                     Response::Json { value: v }
                 } else {
@@ -421,8 +416,17 @@ impl Daemon {
             }
             ShowInterfaces => self.show_interfaces(as_json),
             ShowRxPlacement => {
+                let placed = self.ports.iter().filter(|p| p.dev.is_some());
+                if as_json {
+                    let v: Vec<Value> = placed
+                        .map(|p| json!({"thread": 0, "interface": p.name, "queue": 0, "mode": "polling"}))
+                        .collect();
+                    return Ok(Response::Json {
+                        value: Value::Array(v),
+                    });
+                }
                 let mut t = String::from("Thread 0 (main):\n");
-                for p in self.ports.iter().filter(|p| p.dev.is_some()) {
+                for p in placed {
                     let _ = writeln!(t, "  {} queue 0 (polling)", p.name);
                 }
                 text(t)
@@ -442,6 +446,9 @@ impl Daemon {
             ShowIp6Fib => self.show_fib6(as_json),
             ShowNeighbors => self.show_neighbors(as_json),
             ShowBuffers => self.show_buffers(as_json),
+            ShowGraph if as_json => Response::Json {
+                value: json!({"format": "dot", "dot": self.graph.to_dot()}),
+            },
             ShowGraph => text(self.graph.to_dot()),
             ShowLog => {
                 let lines: Vec<&String> = self.log.iter().collect();
@@ -459,6 +466,9 @@ impl Daemon {
                     .map_err(|e| format!("NODE: {e}"))?;
                 text(String::new())
             }
+            ShowTrace if as_json => Response::Json {
+                value: json!({"packets": self.graph.traced(), "text": self.graph.format_trace()}),
+            },
             ShowTrace => text(self.graph.format_trace()),
             ClearTrace => {
                 self.graph.clear_trace();
@@ -544,10 +554,8 @@ impl Daemon {
             }
             DeleteInterface { name } => {
                 let i = self.if_index(name)?;
-                self.set_state(i, false).map_err(|e| e.to_string())?;
-                return Err(format!(
-                    "delete interface: removing interfaces is not supported yet; {name} was set down instead"
-                ));
+                self.delete_interface(i).map_err(|e| format!("{e:#}"))?;
+                text(String::new())
             }
             XdpBlockAdd { prefix } | XdpBlockDel { prefix } => {
                 let p: xdp::Prefix = prefix
@@ -586,7 +594,10 @@ impl Handler for Daemon {
                 }
                 r
             }
-            Err(e) => err(e),
+            Err(e) => Response::Error {
+                message: e,
+                usage: Some(cmd.usage().to_string()),
+            },
         }
     }
 }

@@ -7,6 +7,7 @@
 //! between frames, never during one.
 
 pub mod cli;
+mod delete;
 pub mod metrics;
 mod pcap;
 
@@ -44,6 +45,10 @@ pub struct Port {
     pub hw: String,
     /// The XDP program in front of an AF_XDP device.
     pub xdp: Option<Arc<std::sync::Mutex<xdp::XdpProgram>>>,
+    /// The device's input node (`af-xdp-input`, ...).
+    pub in_node: &'static str,
+    /// The device's output node (`af-xdp-output`, `null-output`, ...).
+    pub out_node: &'static str,
 }
 
 /// A running uplane.
@@ -58,6 +63,8 @@ pub struct Daemon {
     pub(crate) start: Instant,
     pub(crate) log: VecDeque<String>,
     tap_count: u32,
+    /// Where `/metrics` is served (for `show version`).
+    pub(crate) metrics_addr: Option<std::net::SocketAddr>,
     /// `pcap trace`: shared by every device input/output node and `error-drop`.
     pub(crate) capture: io::capture::Capture,
 }
@@ -96,6 +103,7 @@ impl Daemon {
             start: Instant::now(),
             log: VecDeque::new(),
             tap_count: 0,
+            metrics_addr: None,
             capture: io::capture::Capture::new(),
         };
         d.install_capture();
@@ -273,6 +281,8 @@ impl Daemon {
             stats,
             hw,
             xdp: xdp_prog,
+            in_node,
+            out_node,
         });
         self.logf(format!(
             "interface {name} created (driver {driver:?}, index {idx})"
@@ -397,6 +407,7 @@ impl Daemon {
         mut cli: Option<ctl::CliServer>,
         mut metrics: Option<metrics::Metrics>,
     ) {
+        self.metrics_addr = metrics.as_ref().and_then(|m| m.local_addr().ok());
         let mut idle_rounds = 0u32;
         let mut last_poll = Instant::now();
         while !stop.load(Ordering::Relaxed) {
