@@ -1,0 +1,202 @@
+//! Segment departure: SYN, SYN-ACK, retransmissions, new data and FIN, ACKs, RST.
+
+use wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber as Seq};
+
+use super::{Connection, State};
+use crate::Instant;
+
+impl Connection {
+    /// The next segment to send, if any. Its payload (`repr.payload_len` bytes) is written
+    /// to `buf`, which is cleared first. Call until `None` after every input; each call
+    /// may also arm timers, so re-read [`poll_timeout`](Self::poll_timeout) afterwards.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TcpRepr> {
+        buf.clear();
+        if let Some(seq) = self.rst_reply.take() {
+            return Some(self.bare(seq, TcpFlags::RST));
+        }
+        if self.rst_pending {
+            self.rst_pending = false;
+            let mut r = self.build(now, self.snd_nxt, TcpFlags::RST | TcpFlags::ACK, 0);
+            r.timestamp = None;
+            return Some(r);
+        }
+        match self.state {
+            State::Closed | State::Listen => return None,
+            State::SynSent => {
+                if !self.syn_pending {
+                    return None;
+                }
+                return Some(self.send_syn(now, TcpFlags::SYN));
+            }
+            State::SynReceived => {
+                if !(self.syn_pending || self.ack_now) {
+                    return None;
+                }
+                return Some(self.send_syn(now, TcpFlags::SYN | TcpFlags::ACK));
+            }
+            _ => {}
+        }
+        if let Some(seq) = self.rtx_at.take() {
+            if seq >= self.snd_una && seq < self.snd_max {
+                // Fast retransmit ignores the congestion window (RFC 5681 §3.2 step 4).
+                if let Some(r) = self.segment_at(now, seq, usize::MAX, buf) {
+                    return Some(r);
+                }
+            }
+        }
+        if let Some(r) = self.send_new(now, buf) {
+            return Some(r);
+        }
+        if self.ack_now {
+            return Some(self.build(now, self.snd_nxt, TcpFlags::ACK, 0));
+        }
+        None
+    }
+
+    fn send_syn(&mut self, now: Instant, flags: TcpFlags) -> TcpRepr {
+        self.syn_pending = false;
+        let rtx = self.snd_max != self.iss;
+        let r = self.build(now, self.iss, flags, 0);
+        self.snd_nxt = self.iss + 1;
+        if rtx {
+            self.stats.retransmits += 1;
+            self.rtt_sample = None;
+        } else {
+            self.snd_max = self.snd_nxt;
+            self.rtt_sample = Some((self.snd_nxt, now));
+        }
+        self.arm_rto(now);
+        r
+    }
+
+    /// New data (and FIN) at SND.NXT within min(cwnd, SND.WND).
+    fn send_new(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TcpRepr> {
+        let flight = (self.snd_nxt - self.snd_una).max(0) as usize;
+        let wnd = self.snd_wnd.min(self.cc.cwnd) as usize;
+        let mut room = wnd.saturating_sub(flight);
+        let avail = self.send.available(self.snd_nxt);
+        if self.probe_pending {
+            // Zero-window probe: one byte beyond the window (RFC 9293 §3.8.6.1).
+            self.probe_pending = false;
+            room = room.max(1);
+        }
+        if self.config.nagle
+            && avail < usize::from(self.snd_mss)
+            && avail <= room
+            && flight > 0
+            && !self.fin_queued
+        {
+            return None;
+        }
+        match self.segment_at(now, self.snd_nxt, room, buf) {
+            Some(r) => {
+                let fin = usize::from(r.flags.contains(TcpFlags::FIN));
+                self.snd_nxt += r.payload_len + fin;
+                Some(r)
+            }
+            None => {
+                // Data waits on a zero window with nothing in flight: probe later.
+                if avail > 0 && self.snd_wnd == 0 && flight == 0 && self.persist_at.is_none() {
+                    self.persist_at = Some(now + self.rtt.rto(self.config.max_rto));
+                }
+                None
+            }
+        }
+    }
+
+    /// A data/FIN segment at `seq` of at most `room` bytes (and one MSS).
+    fn segment_at(
+        &mut self,
+        now: Instant,
+        seq: Seq,
+        room: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<TcpRepr> {
+        let data_end = self.send.end();
+        let avail = self.send.available(seq);
+        let len = avail.min(room).min(usize::from(self.snd_mss));
+        let fin_state = matches!(
+            self.state,
+            State::FinWait1 | State::Closing | State::LastAck
+        );
+        let fin = self.fin_queued && fin_state && seq + len == data_end;
+        if len == 0 && !fin {
+            return None;
+        }
+        self.send.copy_to(seq, len, buf);
+        let mut flags = TcpFlags::ACK;
+        if fin {
+            flags |= TcpFlags::FIN;
+        }
+        if len > 0 && seq + len == data_end {
+            flags |= TcpFlags::PSH;
+        }
+        let r = self.build(now, seq, flags, len);
+        let end = seq + len + usize::from(fin);
+        if seq < self.snd_max {
+            // Karn (RFC 6298 §3): a retransmission spoils the timed segment.
+            self.stats.retransmits += 1;
+            self.rtt_sample = None;
+        } else if self.rtt_sample.is_none() {
+            self.rtt_sample = Some((end, now));
+        }
+        if end > self.snd_max {
+            self.snd_max = end;
+        }
+        self.arm_rto(now);
+        Some(r)
+    }
+
+    /// A RST with no ACK, for a segment that does not belong (RFC 9293 §3.10.7.3).
+    fn bare(&self, seq: Seq, flags: TcpFlags) -> TcpRepr {
+        TcpRepr {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            seq_number: seq,
+            flags,
+            ..TcpRepr::default()
+        }
+    }
+
+    /// Fills the header of an outgoing segment: ACK, window, options.
+    fn build(&mut self, now: Instant, seq: Seq, flags: TcpFlags, len: usize) -> TcpRepr {
+        let syn = flags.contains(TcpFlags::SYN);
+        let mut r = self.bare(seq, flags);
+        r.payload_len = len;
+        let has_ack = flags.contains(TcpFlags::ACK);
+        if has_ack {
+            r.ack_number = self.rcv_nxt;
+        }
+        let free = self.free_window();
+        let shift = if syn { 0 } else { self.rcv_wscale };
+        // Never move the right edge left (RFC 9293 §3.8.6.2.1).
+        let promised = (self.rcv_adv - self.rcv_nxt).max(0) as u32;
+        let wnd = (free.max(promised) >> shift).min(0xffff);
+        r.window_len = wnd as u16;
+        let edge = self.rcv_nxt + ((wnd << shift) as usize);
+        if edge > self.rcv_adv || !self.state.is_synchronized() {
+            self.rcv_adv = edge;
+        }
+        if syn {
+            r.max_seg_size = Some(self.config.mss);
+            let offer = self.state == State::SynSent;
+            if (offer && self.config.window_scaling) || self.ws_enabled {
+                r.window_scale = Some(self.rcv_wscale);
+            }
+            if (offer && self.config.timestamps) || self.ts_enabled {
+                let ecr = if has_ack { self.ts_recent } else { 0 };
+                r.timestamp = Some((self.ts_now(now), ecr));
+            }
+        } else if self.ts_enabled {
+            r.timestamp = Some((self.ts_now(now), self.ts_recent));
+        }
+        if has_ack {
+            self.last_ack_sent = self.rcv_nxt;
+            self.ack_now = false;
+            self.delack_at = None;
+            self.segs_unacked = 0;
+        }
+        self.stats.segments_sent = self.stats.segments_sent.wrapping_add(1);
+        r
+    }
+}
