@@ -17,8 +17,14 @@ fn run(loss: f64, jitter: u64, dup: f64, seed: u64, a_to_b: bool, len: usize) {
     };
     let mut p = Pair::new(TcpConfig::default(), link, seed);
     let data = pattern(len, seed);
+    let start = p.now;
     let limit = p.now + 20_000 * SECONDS;
     let got = transfer(&mut p, &data, a_to_b, limit);
+    println!(
+        "loss {loss}: {} bytes in {} ms of virtual time",
+        got.len(),
+        (p.now - start) / MILLIS
+    );
     assert_eq!(got.len(), data.len());
     assert!(got == data, "bytes differ");
 }
