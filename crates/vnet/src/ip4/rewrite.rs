@@ -78,10 +78,20 @@ impl Node for Ip4Rewrite {
         let adjs = self.vnet.adjacencies();
         let pool = cx.pool();
         let tracing = cx.tracing();
+        let mut last = None;
         for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
             let mut pkt = pool.get_mut(b);
             let ai = pkt.meta().opaque[opaque::ADJ];
-            let step = match adjs.get(ai) {
+            // Consecutive packets mostly share their adjacency: look it up once per run.
+            let adj = match last {
+                Some((a, adj)) if a == ai => adj,
+                _ => {
+                    let adj = adjs.get(ai);
+                    last = Some((ai, adj));
+                    adj
+                }
+            };
+            let step = match adj {
                 None => Step::Err(Ip4RewriteError::BadAdjacency),
                 Some(adj) if adj.state != AdjState::Complete => Step::Arp,
                 Some(adj) => {
