@@ -198,19 +198,39 @@ impl Drop for Uplane {
     }
 }
 
-/// `uplanectl -s socket args...`: (success, stdout, stderr).
+/// `uplanectl -s socket args...`: (success, stdout, stderr). Panics if it does not answer
+/// within [`TIMEOUT`] (a daemon that stopped answering).
 pub fn ctl_at(socket: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_uplanectl"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uplanectl"))
         .arg("-s")
         .arg(socket)
         .args(args)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let read = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = r.read_to_end(&mut s);
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    };
+    let out = read(Box::new(child.stdout.take().unwrap()));
+    let err = read(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("uplanectl {args:?}: no answer within {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    (status.success(), out.join().unwrap(), err.join().unwrap())
 }
 
 /// Polls `f` until it returns `Some`, or panics with `what` after [`TIMEOUT`].
