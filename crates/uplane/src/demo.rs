@@ -26,7 +26,7 @@ use uplane::daemon::metrics::Metrics;
 use uplane::daemon::Daemon;
 
 /// Options of `uplane demo`.
-#[derive(Debug, Default, clap::Args)]
+#[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     /// Show the checks, then stop (instead of serving the CLI until Ctrl-C).
     #[arg(long)]
@@ -41,6 +41,18 @@ pub struct DemoArgs {
     /// everything, as Ctrl-C does.
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<u64>,
+}
+
+impl Default for DemoArgs {
+    /// What plain `uplane` runs: the same as `uplane demo` with no options.
+    fn default() -> Self {
+        DemoArgs {
+            once: false,
+            seconds: 3,
+            socket: "/run/uplane/cli.sock".into(),
+            duration: None,
+        }
+    }
 }
 
 const PREFIX: &str = "uplane-demo";
@@ -268,4 +280,27 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     stop.store(true, Ordering::Relaxed);
     let _ = guide.join();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DemoArgs;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        demo: DemoArgs,
+    }
+
+    /// Plain `uplane` must run the demo exactly as `uplane demo` with no options does.
+    #[test]
+    fn default_matches_the_command_line_defaults() {
+        let parsed = Wrap::parse_from(["uplane"]).demo;
+        let d = DemoArgs::default();
+        assert_eq!(
+            (d.once, d.seconds, &d.socket, d.duration),
+            (parsed.once, parsed.seconds, &parsed.socket, parsed.duration)
+        );
+    }
 }

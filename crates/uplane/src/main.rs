@@ -1,7 +1,8 @@
 //! `uplane`: the data-plane daemon.
 //!
 //! - `uplane -c FILE` runs the router the file describes, in the foreground.
-//! - `uplane demo` (and plain `uplane`) builds a small lab in network namespaces and routes
+//! - plain `uplane` runs /etc/uplane/uplane.toml if it exists, else the demo;
+//! - `uplane demo` builds a small lab in network namespaces and routes
 //!   between its two hosts, showing what happens, then keeps running for `uplanectl`.
 //! - `uplane pg` pushes generated packets through the graph alone (no root, no network).
 //!
@@ -43,6 +44,9 @@ enum Cmd {
         file: PathBuf,
     },
 }
+
+/// The config plain `uplane` runs when it exists.
+const DEFAULT_CONFIG: &str = "/etc/uplane/uplane.toml";
 
 /// Sets `stop` on SIGTERM or SIGINT.
 pub(crate) fn stop_flag() -> Result<Arc<AtomicBool>> {
@@ -92,6 +96,10 @@ fn main() -> Result<()> {
             Ok(())
         }
         (None, Some(Cmd::Demo(a))) => demo::run(&a),
+        // Plain `uplane`: the system config if there is one, else the demo.
+        (None, None) if std::path::Path::new(DEFAULT_CONFIG).exists() => {
+            run_config(std::path::Path::new(DEFAULT_CONFIG))
+        }
         (None, None) => demo::run(&demo::DemoArgs::default()),
     }
 }
