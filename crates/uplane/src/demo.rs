@@ -125,8 +125,10 @@ fn step(title: &str) {
 fn show(lab: &Lab, ns: &str, args: &[&str]) -> bool {
     let Ok(full) = lab.ns(ns) else { return false };
     println!("$ ip netns exec {full} {}", args.join(" "));
+    // Bounded: when uplane stops (Ctrl-C, --duration) mid-command, a TCP client would wait
+    // for a dead path for minutes.
     match Command::new("ip")
-        .args(["netns", "exec", full])
+        .args(["netns", "exec", full, "timeout", "-k", "2", "15"])
         .args(args)
         .output()
     {
@@ -155,24 +157,38 @@ fn cli(socket: &Path, words: &str) {
 /// The guided tour, run beside the forwarding loop.
 fn tour(lab: &Lab, socket: &Path, seconds: u32, once: bool, stop: &AtomicBool) {
     std::thread::sleep(Duration::from_millis(500));
+    // Each step first checks that uplane still runs (Ctrl-C or --duration may have come).
+    let stopped = || stop.load(Ordering::Relaxed);
+    if stopped() {
+        return;
+    }
     step("h1 pings h2 across uplane (ARP on both sides first)");
     show(
         lab,
         "h1",
         &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.2"],
     );
+    if stopped() {
+        return;
+    }
     step("h1 pings uplane's own address");
     show(
         lab,
         "h1",
         &["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.1.0.1"],
     );
+    if stopped() {
+        return;
+    }
     step("a TTL-1 ping across: uplane answers time exceeded");
     show(
         lab,
         "h1",
         &["ping", "-c", "1", "-t", "1", "-W", "2", "10.2.0.2"],
     );
+    if stopped() {
+        return;
+    }
     step(&format!("a {seconds}-second TCP transfer across (iperf3)"));
     if Command::new("iperf3").arg("--version").output().is_ok() {
         let server = lab.ns("h2").ok().and_then(|full| {
@@ -203,6 +219,9 @@ fn tour(lab: &Lab, socket: &Path, seconds: u32, once: bool, stop: &AtomicBool) {
         }
     } else {
         println!("  iperf3 is not installed (scripts/setup installs it); skipping the transfer");
+    }
+    if stopped() {
+        return;
     }
     step("what uplane counted, through its CLI");
     for c in [
