@@ -73,7 +73,7 @@ fn router() -> Vnet {
 }
 
 /// Runs `packets` through the chain; returns (chain clocks/packet, runtime table).
-fn run(vnet: &Vnet, packets: u64) -> (f64, String, Vec<(String, f64)>) {
+fn run(vnet: &Vnet, packets: u64) -> uplane_benches::ChainFigures {
     let pool = BufferPool::new(&PoolConfig::new(16 * 1024)).expect("buffer pool");
     let null = NullOutput::new();
     let sink = null.stats();
@@ -109,49 +109,7 @@ fn run(vnet: &Vnet, packets: u64) -> (f64, String, Vec<(String, f64)>) {
     PgInput::add_stream(&mut g, s, "ethernet-input").expect("stream");
     let pg = g.node_index("pg-input").expect("pg");
     g.node_mut::<PgInput>(pg).expect("pg").enable();
-    // Warm up (frames, caches), then measure from a clean slate.
-    let warm = packets / 10;
-    let mut now = 1;
-    while sink.packets() < warm {
-        g.dispatch(now);
-        now += 1;
-    }
-    // Measure in windows and keep each node's best window: on a shared machine a window
-    // in which the thread was preempted shows up as an outlier, not as the figure.
-    let windows = 10;
-    let per_window = (packets - warm) / windows;
-    let mut best = [f64::INFINITY; CHAIN.len()];
-    for _ in 0..windows {
-        g.stats().clear_runtime();
-        let start = sink.packets();
-        while sink.packets() < start + per_window {
-            g.dispatch(now);
-            now += 1;
-        }
-        let measured = (sink.packets() - start) as f64;
-        let rt = g.stats().runtime();
-        for (i, n) in CHAIN.iter().enumerate() {
-            if let Some(r) = rt.iter().find(|r| r.node == *n) {
-                best[i] = best[i].min(r.clocks as f64 / measured);
-            }
-        }
-    }
-    let per_node: Vec<(String, f64)> = CHAIN
-        .iter()
-        .zip(best)
-        .map(|(n, c)| (n.to_string(), c))
-        .collect();
-    let chain = per_node.iter().map(|(_, c)| c).sum();
-    // Every packet that entered the chain in the last window left it: no drops.
-    let rt = g.stats().runtime();
-    let vectors = |n: &str| rt.iter().find(|r| r.node == n).map_or(0, |r| r.vectors);
-    assert_eq!(
-        vectors("ethernet-input"),
-        vectors("interface-output"),
-        "drops on the forwarding path:\n{}",
-        g.stats().format_errors()
-    );
-    (chain, g.stats().format_runtime(), per_node)
+    uplane_benches::measure_chain(&mut g, &sink, packets, &CHAIN)
 }
 
 fn main() {

@@ -67,3 +67,59 @@ pub fn load_ethernet(path: &std::path::Path) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// Per-node figures of a forwarding chain: (sum over the chain, the `show runtime` table,
+/// clocks/packet of each node in `chain` order).
+pub type ChainFigures = (f64, String, Vec<(String, f64)>);
+
+/// Runs `graph` (whose pg-input stream is enabled and feeds `chain`, ending in a sink
+/// counted by `sink`) for `packets` packets: a tenth to warm up, then ten windows, keeping
+/// each node's best window (on a shared machine a window in which the thread was preempted
+/// is an outlier, not the figure). Panics if the chain dropped packets.
+pub fn measure_chain(
+    graph: &mut graph::Graph,
+    sink: &io::null::NullStats,
+    packets: u64,
+    chain: &[&str],
+) -> ChainFigures {
+    let warm = packets / 10;
+    let mut now = 1;
+    while sink.packets() < warm {
+        graph.dispatch(now);
+        now += 1;
+    }
+    let windows = 10;
+    let per_window = (packets - warm) / windows;
+    let mut best = vec![f64::INFINITY; chain.len()];
+    for _ in 0..windows {
+        graph.stats().clear_runtime();
+        let start = sink.packets();
+        while sink.packets() < start + per_window {
+            graph.dispatch(now);
+            now += 1;
+        }
+        let measured = (sink.packets() - start) as f64;
+        let rt = graph.stats().runtime();
+        for (i, n) in chain.iter().enumerate() {
+            if let Some(r) = rt.iter().find(|r| r.node == *n) {
+                best[i] = best[i].min(r.clocks as f64 / measured);
+            }
+        }
+    }
+    let per_node: Vec<(String, f64)> = chain
+        .iter()
+        .zip(best)
+        .map(|(n, c)| (n.to_string(), c))
+        .collect();
+    let sum = per_node.iter().map(|(_, c)| c).sum();
+    // Every packet that entered the chain in the last window left it: no drops.
+    let rt = graph.stats().runtime();
+    let vectors = |n: &str| rt.iter().find(|r| r.node == n).map_or(0, |r| r.vectors);
+    assert_eq!(
+        vectors(chain[0]),
+        vectors(chain[chain.len() - 1]),
+        "drops on the forwarding path:\n{}",
+        graph.stats().format_errors()
+    );
+    (sum, graph.stats().format_runtime(), per_node)
+}
