@@ -8,6 +8,7 @@
 //!   error).
 
 pub mod client;
+pub mod fuzz;
 pub mod grammar;
 pub mod protocol;
 pub mod server;

@@ -134,7 +134,7 @@ impl Drop for CliServer {
     }
 }
 
-fn answer(line: &[u8], handler: &mut dyn Handler) -> Response {
+pub(crate) fn answer(line: &[u8], handler: &mut dyn Handler) -> Response {
     let req: Request = match serde_json::from_slice(line) {
         Ok(r) => r,
         Err(e) => {
