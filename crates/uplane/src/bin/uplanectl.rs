@@ -115,7 +115,7 @@ fn main() -> Result<()> {
                 if matches!(words[0].as_str(), "quit" | "exit") {
                     break;
                 }
-                let _ = rl.add_history_entry(line.as_str());
+                let _ = rl.add_history_entry(line.trim());
                 print(client.call(&words, args.json)?);
             }
             Err(ReadlineError::Interrupted) => continue,
