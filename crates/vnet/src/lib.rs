@@ -29,6 +29,7 @@ pub mod neighbor;
 pub mod output;
 pub mod punt;
 pub mod ratelimit;
+pub mod reassembly;
 mod register;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
