@@ -1,7 +1,6 @@
 //! Per-thread buffer cache: bulk allocation and free without touching the shared list.
 
 use crate::frame::Frame;
-use crate::meta::Meta;
 use crate::pool::{Buf, BufferPool};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -75,7 +74,8 @@ impl BufferCache {
         self.local.pop()
     }
 
-    /// Allocates one empty buffer (data window at `HEADROOM`, length 0, metadata reset).
+    /// Allocates one empty buffer (data window at its home offset, [`crate::home_offset`],
+    /// length 0, metadata reset).
     /// `None` when the pool is exhausted; the failure is counted in the pool's stats.
     #[inline]
     pub fn alloc(&mut self) -> Option<Buf> {
@@ -85,7 +85,7 @@ impl BufferCache {
             Some(i) => {
                 self.pool.mark_owned(i);
                 let mut b = BufferPool::mint(i);
-                *self.pool.meta_mut(&mut b) = Meta::new();
+                *self.pool.meta_mut(&mut b) = self.pool.fresh_meta(i);
                 Some(b)
             }
             None => {
@@ -107,7 +107,7 @@ impl BufferCache {
             };
             self.pool.mark_owned(i);
             let mut b = BufferPool::mint(i);
-            *self.pool.meta_mut(&mut b) = Meta::new();
+            *self.pool.meta_mut(&mut b) = self.pool.fresh_meta(i);
             // Cannot fail: we checked the room above.
             let _ = frame.push(b).map_err(|b| b.forget());
             got += 1;

@@ -72,9 +72,11 @@ pub struct Meta {
 }
 
 impl Meta {
-    pub(crate) const fn new() -> Meta {
+    /// An empty packet whose window starts at `offset` (the chunk's home offset).
+    #[inline(always)]
+    pub(crate) const fn new(offset: u16) -> Meta {
         Meta {
-            offset: crate::HEADROOM as u16,
+            offset,
             len: 0,
             flags: BufFlags::empty(),
             error: 0,

@@ -1,7 +1,7 @@
 //! The pool: one mapped region of chunks, out-of-band metadata, and the shared free list.
 
 use crate::meta::{BufFlags, Meta};
-use crate::{CHUNK_SIZE, HEADROOM};
+use crate::{home_offset, CHUNK_SIZE, HEADROOM};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -191,7 +191,12 @@ impl BufferPool {
                 source,
             }
         })?;
-        let meta = (0..count).map(|_| UnsafeCell::new(Meta::new())).collect();
+        let meta = (0..count as usize)
+            .map(|s| {
+                let home = home_offset(region.as_ptr() as usize + s * CHUNK_SIZE);
+                UnsafeCell::new(Meta::new(home as u16))
+            })
+            .collect();
         // Lowest indices on top of the stack: allocation walks memory in order.
         let free = (0..count).rev().map(|i| base + i).collect();
         Ok(Arc::new(BufferPool {
@@ -334,10 +339,19 @@ impl BufferPool {
         &self.stats
     }
 
-    /// Resets a buffer's metadata to an empty packet at [`HEADROOM`].
+    /// Resets a buffer's metadata to an empty packet at its home offset
+    /// ([`crate::home_offset`]: [`HEADROOM`] plus the chunk's cache colour).
     #[inline]
     pub fn reset(&self, b: &mut Buf) {
-        *self.meta_mut(b) = Meta::new();
+        let m = self.fresh_meta(b.0);
+        *self.meta_mut(b) = m;
+    }
+
+    /// Metadata of an empty packet at the home offset of buffer `index`'s chunk.
+    #[inline(always)]
+    pub(crate) fn fresh_meta(&self, index: u32) -> Meta {
+        let addr = self.chunk_ptr(self.slot(index)) as usize;
+        Meta::new(home_offset(addr) as u16)
     }
 
     /// Appends `tail` (and its own chain) at the end of `head`'s chain.
@@ -587,10 +601,12 @@ impl PacketMut<'_> {
         true
     }
 
-    /// Replaces the packet with a copy of `bytes` starting at [`HEADROOM`]. False, and no
-    /// change, if it does not fit.
+    /// Replaces the packet with a copy of `bytes` starting at the chunk's home offset
+    /// ([`crate::home_offset`]), or at [`HEADROOM`] if it does not fit there. False, and no
+    /// change, if it does not fit at all.
     pub fn copy_from(&mut self, bytes: &[u8]) -> bool {
-        if !self.set_window(HEADROOM, bytes.len()) {
+        let home = home_offset(self.chunk.as_ptr() as usize);
+        if !self.set_window(home, bytes.len()) && !self.set_window(HEADROOM, bytes.len()) {
             return false;
         }
         self.data_mut().copy_from_slice(bytes);

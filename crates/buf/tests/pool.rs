@@ -1,6 +1,9 @@
 //! Buffer pool behaviour: ownership, exhaustion, windows, chains, frames, threads.
 
-use buf::{BufferCache, BufferPool, Frame, PoolConfig, CHUNK_SIZE, FRAME_SIZE, HEADROOM};
+use buf::{
+    BufferCache, BufferPool, Frame, PoolConfig, CHUNK_SIZE, COLOURS, DATA_SIZE, FRAME_SIZE,
+    HEADROOM,
+};
 use proptest::prelude::*;
 use std::sync::Arc;
 
@@ -38,10 +41,12 @@ fn fresh_buffer_is_empty_at_headroom() {
     let mut b = c.alloc().unwrap();
     {
         let pkt = p.get_mut(&mut b);
-        assert_eq!(pkt.meta().offset(), HEADROOM);
+        let off = pkt.meta().offset();
         assert!(pkt.data().is_empty());
-        assert_eq!(pkt.headroom(), HEADROOM);
-        assert_eq!(pkt.tailroom(), CHUNK_SIZE - HEADROOM);
+        assert_eq!(pkt.headroom(), off);
+        assert!(off >= HEADROOM && (off - HEADROOM).is_multiple_of(64));
+        assert!(pkt.tailroom() >= DATA_SIZE);
+        assert_eq!(off + pkt.tailroom(), CHUNK_SIZE);
     }
     // Metadata is reset on reuse.
     p.meta_mut(&mut b).rx_if = 7;
@@ -51,6 +56,35 @@ fn fresh_buffer_is_empty_at_headroom() {
     assert_eq!(p.meta(&b).rx_if, u32::MAX);
     assert_eq!(p.meta(&b).len(), 0);
     c.free(b);
+}
+
+#[test]
+fn fresh_buffers_spread_over_every_cache_colour() {
+    // Consecutive chunks start their data on different cache lines (cache colouring), so a
+    // frame's headers do not all fall into one L1 set; every colour keeps the full headroom
+    // and DATA_SIZE of tailroom.
+    let p = pool(2 * COLOURS as u32);
+    let mut c = BufferCache::new(p.clone());
+    let mut f = Frame::new();
+    assert_eq!(c.alloc_into(&mut f, 2 * COLOURS), 2 * COLOURS);
+    let mut lines = std::collections::BTreeSet::new();
+    for b in f.as_mut_slice() {
+        let chunk = p.chunk_offset(b) as usize;
+        let mut pkt = p.get_mut(b);
+        assert!(pkt.headroom() >= HEADROOM);
+        assert!(pkt.tailroom() >= DATA_SIZE);
+        lines.insert((chunk + pkt.headroom()) % CHUNK_SIZE / 64);
+        // A copy lands at the same home offset; one too big for it falls back to HEADROOM.
+        let home = pkt.headroom();
+        assert!(pkt.copy_from(&[1; 60]));
+        assert_eq!(pkt.headroom(), home);
+        assert!(pkt.copy_from(&vec![2; CHUNK_SIZE - HEADROOM]));
+        assert_eq!(pkt.headroom(), HEADROOM);
+        p.reset(b);
+        assert_eq!(p.get_mut(b).headroom(), home);
+    }
+    assert_eq!(lines.len(), COLOURS);
+    c.free_frame(&mut f);
 }
 
 #[test]
@@ -79,8 +113,9 @@ fn window_operations_stay_in_bounds() {
     assert!(pkt.advance(14));
     assert_eq!(pkt.data(), b"payload");
     assert!(!pkt.advance(100), "cannot strip more than the packet");
+    let room = pkt.headroom();
     assert!(
-        pkt.prepend(HEADROOM + 15).is_none(),
+        pkt.prepend(room + 1).is_none(),
         "cannot prepend past the headroom"
     );
     pkt.truncate(3);
@@ -241,7 +276,7 @@ proptest! {
         let p = pool(1);
         let mut c = BufferCache::new(p.clone());
         let mut b = c.alloc().unwrap();
-        let (mut off, mut len) = (HEADROOM, 0usize);
+        let (mut off, mut len) = (p.meta(&b).offset(), 0usize);
         {
             let mut pkt = p.get_mut(&mut b);
             for (op, n) in ops {
