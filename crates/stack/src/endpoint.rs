@@ -273,6 +273,21 @@ impl Endpoint {
         }
     }
 
+    /// An ICMP error said the path of `tuple` carries at most `mss` bytes of TCP payload
+    /// ([`Connection::handle_path_mtu`]); one hash lookup. Returns true when a connection's
+    /// MSS went down.
+    pub fn handle_path_mtu(&mut self, tuple: FourTuple, mss: u16) -> bool {
+        let Some(&index) = self.table.get(&tuple) else {
+            return false;
+        };
+        let changed = self.slots[index as usize]
+            .conn
+            .as_mut()
+            .is_some_and(|c| c.handle_path_mtu(mss));
+        self.after(index);
+        changed
+    }
+
     /// Processes one segment: `tuple.local` is its destination, `tuple.remote` its source.
     /// The checksum must already be verified.
     pub fn handle_segment(

@@ -601,3 +601,4 @@ impl Connection {
 
 mod input;
 mod output;
+mod pmtu;
