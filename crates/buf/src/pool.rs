@@ -221,14 +221,16 @@ impl BufferPool {
     /// If the buffer belongs to another pool: a program bug, not a packet's doing.
     #[inline(always)]
     fn slot(&self, index: u32) -> usize {
-        let s = index.wrapping_sub(self.base);
+        let s = index.wrapping_sub(self.base) as usize;
+        // `meta.len() == count`: checking against the slice's own length lets the compiler
+        // drop the bounds check of `self.meta[s]` that follows every call.
         assert!(
-            s < self.count,
+            s < self.meta.len(),
             "buffer {index} is not from pool {}..{}",
             self.base,
             self.base + self.count
         );
-        s as usize
+        s
     }
 
     #[inline(always)]
@@ -470,11 +472,25 @@ pub struct PacketRef<'a> {
     chunk: &'a [u8; CHUNK_SIZE],
 }
 
+/// The packet window of `meta` inside a chunk, checked only in debug builds.
+///
+/// Every writer of `Meta::offset`/`Meta::len` (the fields are private to this crate: `Meta::new`
+/// at a home offset with length 0, and `PacketMut`'s `advance`, `prepend`, `append`,
+/// `truncate`, `set_window`) keeps `offset + len <= CHUNK_SIZE`, so slicing a chunk with
+/// this range never needs a bounds check.
+#[inline(always)]
+fn window(meta: &Meta) -> core::ops::Range<usize> {
+    let (o, l) = (meta.offset(), meta.len());
+    debug_assert!(o + l <= CHUNK_SIZE, "window {o}+{l} past the chunk");
+    o..o + l
+}
+
 impl<'a> PacketRef<'a> {
     /// The packet bytes.
     #[inline(always)]
     pub fn data(&self) -> &'a [u8] {
-        &self.chunk[self.meta.offset()..self.meta.offset() + self.meta.len()]
+        // SAFETY: `window` is inside the chunk (see its invariant).
+        unsafe { self.chunk.get_unchecked(window(self.meta)) }
     }
     /// The metadata.
     #[inline(always)]
@@ -498,14 +514,15 @@ impl PacketMut<'_> {
     /// The packet bytes.
     #[inline(always)]
     pub fn data(&self) -> &[u8] {
-        &self.chunk[self.meta.offset()..self.meta.offset() + self.meta.len()]
+        // SAFETY: `window` is inside the chunk (see its invariant).
+        unsafe { self.chunk.get_unchecked(window(self.meta)) }
     }
 
     /// The packet bytes, writable.
     #[inline(always)]
     pub fn data_mut(&mut self) -> &mut [u8] {
-        let (o, l) = (self.meta.offset(), self.meta.len());
-        &mut self.chunk[o..o + l]
+        // SAFETY: `window` is inside the chunk (see its invariant).
+        unsafe { self.chunk.get_unchecked_mut(window(self.meta)) }
     }
 
     /// The metadata.
@@ -523,8 +540,9 @@ impl PacketMut<'_> {
     /// Metadata and packet bytes at once.
     #[inline(always)]
     pub fn split(&mut self) -> (&mut Meta, &mut [u8]) {
-        let (o, l) = (self.meta.offset(), self.meta.len());
-        (self.meta, &mut self.chunk[o..o + l])
+        let w = window(self.meta);
+        // SAFETY: `window` is inside the chunk (see its invariant).
+        (self.meta, unsafe { self.chunk.get_unchecked_mut(w) })
     }
 
     /// The whole chunk, headroom and tailroom included.
