@@ -22,14 +22,16 @@
 #![warn(missing_docs)]
 
 pub mod endpoint;
+pub mod iface;
 pub mod isn;
 pub mod tcp;
 mod timer;
+pub mod udp;
 
 pub use endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, Transmit};
 pub use tcp::{
-    CloseError, CloseReason, Connection, ConnectionStats, Event, RecvError, SendError, State,
-    TcpConfig,
+    CloseError, CloseReason, CongestionControl, Connection, ConnectionStats, Event, KeepAlive,
+    RecvError, SendError, State, TcpConfig,
 };
 
 use core::net::SocketAddr;

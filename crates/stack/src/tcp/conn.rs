@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use wire::tcp::{TcpRepr, TcpSeqNumber as Seq};
 
-use super::cc::NewReno;
+use super::cc::{Cc, CongestionControl};
 use super::recv::RecvBuffer;
 use super::rtt::RttEstimator;
+use super::sack::Scoreboard;
 use super::send::SendBuffer;
-use super::{CloseError, CloseReason, Event, RecvError, SendError, TcpConfig};
+use super::{CloseError, CloseReason, Event, KeepAlive, RecvError, SendError, TcpConfig};
 use crate::{FourTuple, Instant, MILLIS, SECONDS};
 
 /// The RFC 9293 §3.3.2 connection states.
@@ -73,6 +74,15 @@ pub struct ConnectionStats {
     pub ooo_dropped: u32,
     /// Segments that failed the acceptability test (RFC 9293 §3.10.7.4).
     pub unacceptable: u32,
+    /// SACK blocks ignored as malformed or outside `[SND.UNA, SND.MAX)` (RFC 2018 §5);
+    /// blocks wholly below SND.UNA (old, or D-SACK) are ignored without counting.
+    pub sack_rejected: u32,
+    /// Rescue retransmissions (RFC 6675 §4, NextSeg rule 4).
+    pub rescue_retransmits: u32,
+    /// Zero-window probes sent by the persist timer.
+    pub window_probes: u32,
+    /// Keep-alive probes sent.
+    pub keepalive_probes: u32,
 }
 
 mod ev {
@@ -135,9 +145,21 @@ pub struct Connection {
     /// The one segment being timed: (sequence after it, time sent). Karn: cleared on any
     /// retransmission.
     rtt_sample: Option<(Seq, Instant)>,
-    cc: NewReno,
-    /// `Some(recover)` while in NewReno fast recovery.
+    cc: Cc,
+    /// `Some(recovery point)` while in fast recovery (NewReno or RFC 6675 SACK-based).
     recovery: Option<Seq>,
+    /// SACK was negotiated (RFC 2018 §2).
+    sack_enabled: bool,
+    /// What the peer SACKed above SND.UNA.
+    scoreboard: Scoreboard,
+    /// RFC 6675 HighRxt: end of the highest retransmission in this recovery.
+    high_rxt: Seq,
+    /// RFC 6675 RescueRxt: set when the rescue retransmission of a recovery went out.
+    rescue_rxt: Option<Seq>,
+    /// Sequence numbers of the most recently received out-of-order segments, newest
+    /// first: the first SACK block is the one holding `sack_anchors[0]` (RFC 2018 §4).
+    sack_anchors: [Seq; 4],
+    sack_anchor_count: u8,
     /// Highest sequence sent when the last recovery or RTO began (RFC 6582 `recover`).
     recover: Seq,
     dup_acks: u8,
@@ -147,6 +169,16 @@ pub struct Connection {
     delack_at: Option<Instant>,
     persist_at: Option<Instant>,
     time_wait_at: Option<Instant>,
+    keepalive_at: Option<Instant>,
+    keepalive: Option<KeepAlive>,
+    /// When the last segment from the peer arrived (keep-alive idleness).
+    last_rcv: Instant,
+    /// Keep-alive probes sent since the peer was last heard.
+    ka_probes: u8,
+    /// Persist timer doublings since the window closed.
+    persist_backoff: u8,
+    /// Zero-window probes sent without any ACK in return.
+    probes_out: u8,
 
     syn_pending: bool,
     ack_now: bool,
@@ -210,8 +242,14 @@ impl Connection {
             last_ack_sent: Seq(0),
             rtt,
             rtt_sample: None,
-            cc: NewReno::new(mss),
+            cc: Cc::new(config.congestion_control, mss),
             recovery: None,
+            sack_enabled: false,
+            scoreboard: Scoreboard::default(),
+            high_rxt: iss,
+            rescue_rxt: None,
+            sack_anchors: [iss; 4],
+            sack_anchor_count: 0,
             recover: iss,
             dup_acks: 0,
             retries: 0,
@@ -219,6 +257,12 @@ impl Connection {
             delack_at: None,
             persist_at: None,
             time_wait_at: None,
+            keepalive_at: None,
+            keepalive: config.keepalive,
+            last_rcv: now,
+            ka_probes: 0,
+            persist_backoff: 0,
+            probes_out: 0,
             syn_pending: false,
             ack_now: false,
             rst_pending: false,
@@ -303,7 +347,8 @@ impl Connection {
             // The TS option takes 12 bytes of every segment (RFC 7323 §3.2).
             self.snd_mss = self.snd_mss.saturating_sub(12).max(64);
         }
-        self.cc = NewReno::new(u32::from(self.snd_mss));
+        self.sack_enabled = self.config.sack && syn.sack_permitted;
+        self.cc = Cc::new(self.cc.algorithm(), u32::from(self.snd_mss));
     }
 
     // ----- accessors -------------------------------------------------------------------
@@ -344,9 +389,58 @@ impl Connection {
         self.ts_enabled
     }
 
+    /// True when SACK was negotiated (RFC 2018).
+    pub fn sack_enabled(&self) -> bool {
+        self.sack_enabled
+    }
+
     /// Congestion window in bytes.
     pub fn congestion_window(&self) -> u32 {
         self.cc.cwnd
+    }
+
+    /// Slow-start threshold in bytes (`u32::MAX` until the first congestion event).
+    pub fn slow_start_threshold(&self) -> u32 {
+        self.cc.ssthresh
+    }
+
+    /// True while in fast recovery (NewReno, or SACK-based per RFC 6675).
+    pub fn in_recovery(&self) -> bool {
+        self.recovery.is_some()
+    }
+
+    /// The congestion-control algorithm in use.
+    pub fn congestion_control(&self) -> CongestionControl {
+        self.cc.algorithm()
+    }
+
+    /// Switches this connection's congestion control (the endpoint default comes from
+    /// [`TcpConfig::congestion_control`]). The window and threshold are kept.
+    pub fn set_congestion_control(&mut self, algo: CongestionControl) {
+        self.cc.set_algorithm(algo);
+    }
+
+    /// The keep-alive settings of this connection (`None`: off).
+    pub fn keepalive(&self) -> Option<KeepAlive> {
+        self.keepalive
+    }
+
+    /// Turns keep-alive on or off for this connection (default from
+    /// [`TcpConfig::keepalive`]). Takes effect from `now`.
+    pub fn set_keepalive(&mut self, now: Instant, keepalive: Option<KeepAlive>) {
+        self.keepalive = keepalive;
+        self.ka_probes = 0;
+        self.keepalive_at = match keepalive {
+            Some(ka) if self.keepalive_state() => Some(now.max(self.last_rcv) + ka.idle),
+            _ => None,
+        };
+    }
+
+    fn keepalive_state(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait2
+        )
     }
 
     /// The current retransmission timeout, backoff included (ns).
@@ -376,7 +470,7 @@ impl Connection {
 
     /// Heap bytes this connection holds now (buffers only; zero when idle).
     pub fn heap_bytes(&self) -> usize {
-        self.send.heap_bytes() + self.recv.heap_bytes()
+        self.send.heap_bytes() + self.recv.heap_bytes() + self.scoreboard.heap_bytes()
     }
 
     /// Why the connection ended, once it has.
@@ -482,7 +576,10 @@ impl Connection {
         self.delack_at = None;
         self.persist_at = None;
         self.time_wait_at = None;
+        self.keepalive_at = None;
         self.ack_now = false;
+        self.recovery = None;
+        self.scoreboard.clear();
         self.syn_pending = false;
         self.rtx_at = None;
         // Buffers are freed now: a closed connection holds nothing.
@@ -494,16 +591,20 @@ impl Connection {
         self.state = State::TimeWait;
         self.rto_at = None;
         self.persist_at = None;
+        self.keepalive_at = None;
         self.time_wait_at = Some(now + self.config.time_wait);
     }
 
-    fn establish(&mut self) {
+    fn establish(&mut self, now: Instant) {
         self.state = if self.fin_queued {
             State::FinWait1
         } else {
             State::Established
         };
         self.events |= ev::CONNECTED | ev::WRITABLE;
+        if let Some(ka) = self.keepalive {
+            self.keepalive_at = Some(now + ka.idle);
+        }
     }
 
     // ----- timers ---------------------------------------------------------------------
@@ -515,6 +616,7 @@ impl Connection {
             self.delack_at,
             self.persist_at,
             self.time_wait_at,
+            self.keepalive_at,
         ]
         .into_iter()
         .flatten()
@@ -522,7 +624,7 @@ impl Connection {
     }
 
     /// Runs every timer due at `now`: TIME-WAIT expiry, delayed ACK, zero-window probe
-    /// and retransmission timeout (RFC 6298 §5.4–5.6, with backoff).
+    /// (persist), keep-alive and retransmission timeout (RFC 6298 §5.4–5.6, with backoff).
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.time_wait_at.is_some_and(|t| t <= now) {
             self.time_wait_at = None;
@@ -535,13 +637,82 @@ impl Connection {
         }
         if self.persist_at.is_some_and(|t| t <= now) {
             self.persist_at = None;
-            self.probe_pending = true;
-            self.rtt.back_off();
+            self.on_persist(now);
+            if self.close_reason.is_some() {
+                return;
+            }
+        }
+        if self.keepalive_at.is_some_and(|t| t <= now) {
+            self.keepalive_at = None;
+            self.on_keepalive(now);
+            if self.close_reason.is_some() {
+                return;
+            }
         }
         if self.rto_at.is_some_and(|t| t <= now) {
             self.rto_at = None;
             self.on_rto(now);
         }
+    }
+
+    /// The persist interval: the RTO doubled per probe already sent, at most `max_rto`.
+    fn persist_interval(&self) -> Instant {
+        let shift = u32::from(self.persist_backoff.min(32));
+        self.rtt
+            .rto(self.config.max_rto)
+            .saturating_mul(1u64 << shift)
+            .min(self.config.max_rto)
+    }
+
+    /// The persist timer fired: probe the zero window (RFC 9293 §3.8.6.1). As Linux does
+    /// when nothing fits the window, the probe is an ACK at SND.UNA − 1, which the peer
+    /// must answer with its current window. Probing goes on while the peer answers; after
+    /// `max_retransmits` unanswered probes the connection times out.
+    fn on_persist(&mut self, now: Instant) {
+        if self.snd_wnd != 0 || self.send.available(self.snd_nxt) == 0 {
+            self.persist_backoff = 0;
+            return;
+        }
+        self.probes_out = self.probes_out.saturating_add(1);
+        if self.probes_out > self.config.max_retransmits {
+            self.finish(now, CloseReason::TimedOut);
+            return;
+        }
+        self.probe_pending = true;
+        self.stats.window_probes += 1;
+        self.persist_backoff = self.persist_backoff.saturating_add(1);
+        self.persist_at = Some(now + self.persist_interval());
+    }
+
+    /// The keep-alive timer fired (RFC 9293 §3.8.4): probe after `idle` without hearing
+    /// from the peer, every `interval`, and give up after `count` unanswered probes.
+    fn on_keepalive(&mut self, now: Instant) {
+        let Some(ka) = self.keepalive else {
+            return;
+        };
+        if !self.keepalive_state() {
+            return;
+        }
+        let quiet_until = self.last_rcv + ka.idle;
+        if now < quiet_until {
+            // Heard from the peer since: start over.
+            self.ka_probes = 0;
+            self.keepalive_at = Some(quiet_until);
+            return;
+        }
+        if self.snd_una != self.snd_max || self.send.len() > 0 {
+            // Data outstanding: the RTO or persist timer is watching the peer.
+            self.keepalive_at = Some(now + ka.idle);
+            return;
+        }
+        if self.ka_probes >= ka.count {
+            self.finish(now, CloseReason::TimedOut);
+            return;
+        }
+        self.ka_probes += 1;
+        self.probe_pending = true;
+        self.stats.keepalive_probes += 1;
+        self.keepalive_at = Some(now + ka.interval);
     }
 
     fn on_rto(&mut self, now: Instant) {
@@ -561,6 +732,9 @@ impl Connection {
         self.recover = self.snd_max;
         self.dup_acks = 0;
         self.rtx_at = None;
+        // RFC 2018 §8: after a timeout, forget SACK information (the receiver may renege).
+        self.scoreboard.clear();
+        self.high_rxt = self.snd_una;
         // Karn: nothing sent from now until new data is timed.
         self.rtt_sample = None;
         // Go back: resend from SND.UNA (RFC 9293 §3.8.1; RFC 6298 §5.4).
@@ -602,3 +776,4 @@ impl Connection {
 mod input;
 mod output;
 mod pmtu;
+mod sack;

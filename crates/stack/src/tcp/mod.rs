@@ -3,15 +3,43 @@
 //! * [`Connection`] (conn.rs): states, segment processing, output, timers;
 //! * `send.rs`: the send buffer (bytes from SND.UNA on) and the loss-recovery state;
 //! * `recv.rs`: the receive buffer and the bounded out-of-order queue;
-//! * `rtt.rs`: the RFC 6298 estimator; `cc.rs`: NewReno (RFC 5681, RFC 6582).
+//! * `sack.rs`: the sender's SACK scoreboard (RFC 2018, RFC 6675's IsLost/pipe/NextSeg
+//!   inputs); `conn/sack.rs`: SACK blocks out, SACK-based loss recovery;
+//! * `rtt.rs`: the RFC 6298 estimator; `cc.rs`: CUBIC (RFC 9438) and NewReno (RFC 5681,
+//!   RFC 6582).
 
 mod cc;
 mod conn;
 mod recv;
 mod rtt;
+mod sack;
 mod send;
 
+pub use cc::CongestionControl;
 pub use conn::{Connection, ConnectionStats, State};
+
+/// Keep-alive settings (RFC 9293 §3.8.4; Linux's `TCP_KEEPIDLE`, `TCP_KEEPINTVL`,
+/// `TCP_KEEPCNT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// Quiet time (nothing received, nothing outstanding) before the first probe.
+    pub idle: Instant,
+    /// Time between unanswered probes.
+    pub interval: Instant,
+    /// Unanswered probes before the connection is abandoned ([`CloseReason::TimedOut`]).
+    pub count: u8,
+}
+
+impl Default for KeepAlive {
+    /// Linux's defaults: 2 hours, 75 s, 9 probes.
+    fn default() -> Self {
+        KeepAlive {
+            idle: 7200 * SECONDS,
+            interval: 75 * SECONDS,
+            count: 9,
+        }
+    }
+}
 
 use crate::{Instant, MILLIS, SECONDS};
 
@@ -49,6 +77,14 @@ pub struct TcpConfig {
     pub max_ooo_ranges: usize,
     /// Challenge ACKs sent per second at most (RFC 5961 §7; default 10).
     pub challenge_ack_limit: u16,
+    /// Offer and accept SACK (RFC 2018) and recover losses with it (RFC 6675). Default on.
+    pub sack: bool,
+    /// Congestion control for new connections (default CUBIC); a connection can switch
+    /// with [`Connection::set_congestion_control`].
+    pub congestion_control: CongestionControl,
+    /// Keep-alive for new connections (default off); per connection with
+    /// [`Connection::set_keepalive`].
+    pub keepalive: Option<KeepAlive>,
 }
 
 impl Default for TcpConfig {
@@ -68,6 +104,9 @@ impl Default for TcpConfig {
             time_wait: 60 * SECONDS,
             max_ooo_ranges: 64,
             challenge_ack_limit: 10,
+            sack: true,
+            congestion_control: CongestionControl::Cubic,
+            keepalive: None,
         }
     }
 }

@@ -154,6 +154,52 @@ impl RecvBuffer {
         out
     }
 
+    /// The SACK block (RFC 2018 §4: a contiguous run of held bytes, adjacent pieces
+    /// merged) that contains `seq`, if any byte at `seq` is held out of order.
+    pub(crate) fn block_containing(&self, seq: Seq) -> Option<(Seq, Seq)> {
+        let i = self
+            .ooo
+            .iter()
+            .position(|(s, d)| *s <= seq && seq < *s + d.len())?;
+        Some(self.block_at(i).1)
+    }
+
+    /// The block that starts at piece `i`'s run: (index after the run, (left, right)).
+    fn block_at(&self, i: usize) -> (usize, (Seq, Seq)) {
+        // Walk down to the first piece of the run, then up to its last.
+        let mut lo = i;
+        while lo > 0 {
+            let (s, d) = &self.ooo[lo - 1];
+            if *s + d.len() != self.ooo[lo].0 {
+                break;
+            }
+            lo -= 1;
+        }
+        let mut hi = i;
+        while hi + 1 < self.ooo.len() {
+            let (s, d) = &self.ooo[hi];
+            if *s + d.len() != self.ooo[hi + 1].0 {
+                break;
+            }
+            hi += 1;
+        }
+        let (s_hi, d_hi) = &self.ooo[hi];
+        (hi + 1, (self.ooo[lo].0, *s_hi + d_hi.len()))
+    }
+
+    /// Every SACK block, lowest first.
+    pub(crate) fn blocks(&self) -> impl Iterator<Item = (Seq, Seq)> + '_ {
+        let mut i = 0;
+        core::iter::from_fn(move || {
+            if i >= self.ooo.len() {
+                return None;
+            }
+            let (next, b) = self.block_at(i);
+            i = next;
+            Some(b)
+        })
+    }
+
     fn pull_contiguous(&mut self, rcv_nxt: &mut Seq, out: &mut Inserted) {
         let mut taken = 0;
         for (s, d) in &self.ooo {

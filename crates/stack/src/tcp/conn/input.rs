@@ -18,6 +18,7 @@ impl Connection {
     /// with an ACK where RFC 9293 says so).
     pub fn handle_segment(&mut self, now: Instant, seg: &TcpRepr, payload: &[u8]) {
         self.stats.segments_received = self.stats.segments_received.wrapping_add(1);
+        self.last_rcv = now;
         match self.state {
             State::Closed | State::Listen => {}
             State::SynSent => self.on_syn_sent(now, seg),
@@ -57,7 +58,7 @@ impl Connection {
         self.snd_wl2 = seg.ack_number;
         if has_ack {
             self.on_new_ack(now, seg.ack_number);
-            self.establish();
+            self.establish(now);
             self.ack_now = true;
         } else {
             // Simultaneous open: SYN-ACK from SYN-RECEIVED.
@@ -154,7 +155,7 @@ impl Connection {
                 self.max_snd_wnd = self.snd_wnd;
                 self.snd_wl1 = seg.seq_number;
                 self.snd_wl2 = ack;
-                self.establish();
+                self.establish(now);
             } else {
                 self.rst_reply = Some(ack);
                 return;
@@ -169,15 +170,19 @@ impl Connection {
             self.challenge_ack(now);
             return;
         }
+        // Any acceptable ACK answers the zero-window probes.
+        self.probes_out = 0;
+        let new_sack =
+            self.sack_enabled && seg.sack_ranges[0].is_some() && self.take_sack_blocks(seg, ack);
         let wnd = u32::from(seg.window_len) << self.snd_wscale;
         if ack > self.snd_una {
             self.on_new_ack(now, ack);
         } else if ack == self.snd_una
-            && payload.is_empty()
-            && !f.contains(TcpFlags::FIN)
-            && wnd == self.snd_wnd
             && self.snd_max > self.snd_una
+            && ((payload.is_empty() && !f.contains(TcpFlags::FIN) && wnd == self.snd_wnd)
+                || new_sack)
         {
+            // RFC 6675 §2: an ACK bringing new SACK information counts as a duplicate.
             self.on_dup_ack();
         }
         // Window update (SND.WL1/SND.WL2 rule).
@@ -189,6 +194,7 @@ impl Connection {
             self.snd_wl2 = ack;
             if wnd > 0 {
                 self.persist_at = None;
+                self.persist_backoff = 0;
             }
         }
         if self.close_reason.is_some() {
@@ -225,6 +231,8 @@ impl Connection {
             );
             if r.dropped {
                 self.stats.ooo_dropped += 1;
+            } else if r.out_of_order && self.sack_enabled {
+                self.note_sack_anchor(seg.seq_number.max(self.rcv_nxt));
             }
             if r.advanced > 0 {
                 self.events |= ev::READABLE;
@@ -295,6 +303,19 @@ impl Connection {
     fn on_dup_ack(&mut self) {
         let mss = u32::from(self.snd_mss);
         self.dup_acks = self.dup_acks.saturating_add(1);
+        if self.sack_enabled {
+            let first_lost = self
+                .scoreboard
+                .lost_edge(usize::from(self.snd_mss))
+                .is_some_and(|e| e > self.snd_una);
+            if self.recovery.is_none()
+                && (self.dup_acks >= 3 || first_lost)
+                && self.snd_una > self.recover
+            {
+                self.enter_sack_recovery();
+            }
+            return;
+        }
         if self.recovery.is_some() {
             self.cc.on_dup_ack_in_recovery(mss);
         } else if self.dup_acks == 3 && self.snd_una > self.recover {
@@ -318,6 +339,7 @@ impl Connection {
         let acked = (ack - self.snd_una) as u32;
         let freed = self.send.ack(ack);
         self.snd_una = ack;
+        self.scoreboard.ack(ack);
         if self.snd_nxt < ack {
             self.snd_nxt = ack;
         }
@@ -340,14 +362,18 @@ impl Connection {
                 self.recovery = None;
                 self.cc.on_exit_recovery(flight, mss);
             }
+            // RFC 6675: a partial ACK changes nothing but the scoreboard; NextSeg picks
+            // the next hole.
+            Some(_) if self.sack_enabled => {}
             Some(_) => {
-                // Partial ACK: the next hole is at the new SND.UNA.
+                // NewReno partial ACK: the next hole is at the new SND.UNA.
                 self.cc.on_partial_ack(acked, mss);
                 self.retransmit_una();
             }
             None => {
                 if self.state.is_synchronized() {
-                    self.cc.on_ack(acked, mss);
+                    let srtt = self.rtt.srtt();
+                    self.cc.on_ack(now, acked, mss, srtt);
                 }
             }
         }

@@ -36,15 +36,31 @@ impl Connection {
             }
             _ => {}
         }
+        if self.probe_pending {
+            // Zero-window or keep-alive probe: an old sequence number (SND.UNA − 1) the
+            // peer must answer with an ACK (RFC 9293 §3.8.4, §3.8.6.1).
+            self.probe_pending = false;
+            return Some(self.build(now, self.snd_una - 1, TcpFlags::ACK, 0));
+        }
         if let Some(seq) = self.rtx_at.take() {
             if seq >= self.snd_una && seq < self.snd_max {
-                // Fast retransmit ignores the congestion window (RFC 5681 §3.2 step 4).
-                if let Some(r) = self.segment_at(now, seq, usize::MAX, buf) {
+                // Fast retransmit ignores the congestion window (RFC 5681 §3.2 step 4;
+                // RFC 6675 §5 step 4.3), and never resends SACKed bytes.
+                let room = self.scoreboard.gap_after(seq).unwrap_or(usize::MAX);
+                if let Some(r) = self.segment_at(now, seq, room, buf) {
+                    if self.in_sack_recovery() {
+                        let fin = usize::from(r.flags.contains(TcpFlags::FIN));
+                        self.high_rxt = self.high_rxt.max(seq + (r.payload_len + fin));
+                    }
                     return Some(r);
                 }
             }
         }
-        if let Some(r) = self.send_new(now, buf) {
+        if self.in_sack_recovery() {
+            if let Some(r) = self.sack_transmit(now, buf) {
+                return Some(r);
+            }
+        } else if let Some(r) = self.send_new(now, buf) {
             return Some(r);
         }
         if self.ack_now {
@@ -73,13 +89,8 @@ impl Connection {
     fn send_new(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TcpRepr> {
         let flight = (self.snd_nxt - self.snd_una).max(0) as usize;
         let wnd = self.snd_wnd.min(self.cc.cwnd) as usize;
-        let mut room = wnd.saturating_sub(flight);
+        let room = wnd.saturating_sub(flight);
         let avail = self.send.available(self.snd_nxt);
-        if self.probe_pending {
-            // Zero-window probe: one byte beyond the window (RFC 9293 §3.8.6.1).
-            self.probe_pending = false;
-            room = room.max(1);
-        }
         if self.config.nagle
             && avail < usize::from(self.snd_mss)
             && avail <= room
@@ -88,24 +99,32 @@ impl Connection {
         {
             return None;
         }
-        match self.segment_at(now, self.snd_nxt, room, buf) {
-            Some(r) => {
-                let fin = usize::from(r.flags.contains(TcpFlags::FIN));
-                self.snd_nxt += r.payload_len + fin;
-                Some(r)
-            }
-            None => {
-                // Data waits on a zero window with nothing in flight: probe later.
-                if avail > 0 && self.snd_wnd == 0 && flight == 0 && self.persist_at.is_none() {
-                    self.persist_at = Some(now + self.rtt.rto(self.config.max_rto));
-                }
-                None
-            }
+        let r = self.send_at_nxt(now, room, buf);
+        if r.is_none() && avail > 0 && self.snd_wnd == 0 && flight == 0 && self.persist_at.is_none()
+        {
+            // Data waits on a zero window with nothing in flight: probe later, backing
+            // off (RFC 9293 §3.8.6.1).
+            self.persist_backoff = 0;
+            self.persist_at = Some(now + self.persist_interval());
         }
+        r
+    }
+
+    /// Data (and FIN) at SND.NXT, at most `room` bytes; SND.NXT moves past it.
+    pub(super) fn send_at_nxt(
+        &mut self,
+        now: Instant,
+        room: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<TcpRepr> {
+        let r = self.segment_at(now, self.snd_nxt, room, buf)?;
+        let fin = usize::from(r.flags.contains(TcpFlags::FIN));
+        self.snd_nxt += r.payload_len + fin;
+        Some(r)
     }
 
     /// A data/FIN segment at `seq` of at most `room` bytes (and one MSS).
-    fn segment_at(
+    pub(super) fn segment_at(
         &mut self,
         now: Instant,
         seq: Seq,
@@ -114,7 +133,11 @@ impl Connection {
     ) -> Option<TcpRepr> {
         let data_end = self.send.end();
         let avail = self.send.available(seq);
-        let len = avail.min(room).min(usize::from(self.snd_mss));
+        // SACK blocks ride in the header and take room from the payload.
+        let mss = usize::from(self.snd_mss)
+            .saturating_sub(self.sack_option_len())
+            .max(1);
+        let len = avail.min(room).min(mss);
         let fin_state = matches!(
             self.state,
             State::FinWait1 | State::Closing | State::LastAck
@@ -187,8 +210,14 @@ impl Connection {
                 let ecr = if has_ack { self.ts_recent } else { 0 };
                 r.timestamp = Some((self.ts_now(now), ecr));
             }
-        } else if self.ts_enabled {
-            r.timestamp = Some((self.ts_now(now), self.ts_recent));
+            r.sack_permitted = (offer && self.config.sack) || self.sack_enabled;
+        } else {
+            if self.ts_enabled {
+                r.timestamp = Some((self.ts_now(now), self.ts_recent));
+            }
+            if has_ack && self.sack_enabled && self.recv.ooo_ranges() > 0 {
+                r.sack_ranges = self.sack_blocks();
+            }
         }
         if has_ack {
             self.last_ack_sent = self.rcv_nxt;
