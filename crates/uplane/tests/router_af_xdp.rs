@@ -1,18 +1,17 @@
 //! uplane over AF_XDP with its own XDP program, routing between two Linux hosts in network
-//! namespaces: forwarding (ping, TTL exceeded, iperf3) and the XDP block list, which drops
-//! a source in the kernel before uplane sees it. Needs root, clang-built BPF (scripts/setup).
+//! namespaces: the checks every driver gets (`netlab::routes_both_families`: ARP and ND,
+//! ping and ping -6, TTL/hop limit exceeded, fragmentation needed / packet too big, iperf3,
+//! kernel ring drops reported) and the XDP block list, which drops a source in the kernel
+//! before uplane sees it. Needs root, clang-built BPF (scripts/setup).
 
 mod netlab;
 
-use netlab::{ctl, in_ns, iperf3, lab, rx_packets, Router};
+use netlab::{ctl, in_ns, lab, rx_packets, Driver, Router};
 use std::time::Duration;
 use testkit::Lab;
 
-const XDP_BODY: &str = "[[interface]]\nname = \"lan\"\ndriver = \"af_xdp\"\nhost-if = \"lan\"\naddress = [\"10.1.0.1/24\"]\n\
-    [[interface]]\nname = \"wan\"\ndriver = \"af_xdp\"\nhost-if = \"wan\"\naddress = [\"10.2.0.1/24\"]\n";
-
 fn start(lab: &Lab, tag: &str, extra: &str) -> Router {
-    netlab::start(lab, &format!("xdp-{tag}"), &format!("{XDP_BODY}{extra}"))
+    netlab::start_router(lab, Driver::AfXdp, &format!("xdp-{tag}"), extra)
 }
 
 #[test]
@@ -20,29 +19,7 @@ fn routes_over_af_xdp_and_blocks_in_xdp() {
     testkit::require_root!();
     let lab = lab();
     let r = start(&lab, "fwd", "");
-    let (ok, hw) = ctl(&r, &["show", "hardware-interfaces"]);
-    assert!(
-        ok && hw.contains("AF_XDP"),
-        "not running AF_XDP (fell back?):\n{hw}"
-    );
-
-    let (ok, out) = in_ns(
-        &lab,
-        "h1",
-        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.2"],
-    );
-    assert!(ok, "ping across failed:\n{out}");
-    let (_, out) = in_ns(
-        &lab,
-        "h1",
-        &["ping", "-c", "1", "-t", "1", "-W", "2", "10.2.0.2"],
-    );
-    assert!(out.contains("Time to live exceeded"), "{out}");
-
-    // A 5-second TCP transfer across completes; both ends count the same bytes received.
-    let (srv, cli_view, _) = iperf3(&lab, "10.2.0.2", 5, &[]);
-    assert!(srv > 10_000_000, "only {srv} bytes in 5 s");
-    assert_eq!(srv, cli_view);
+    netlab::routes_both_families(&lab, &r, Driver::AfXdp);
 
     // Block h1 in XDP: its pings die in the kernel, counted there, never reaching uplane.
     let (ok, out) = ctl(&r, &["xdp", "block", "add", "10.1.0.2/32"]);
