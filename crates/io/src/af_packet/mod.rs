@@ -23,7 +23,9 @@
 //!
 //! On tx we send an all-zero virtio-net header: every packet is complete.
 
-use crate::device::{Device, DeviceError, DeviceStats, HwInfo, LinkState, QueueCounters};
+use crate::device::{
+    Device, DeviceError, DeviceStats, HwInfo, KernelCounters, LinkState, QueueCounters,
+};
 use buf::{Buf, BufFlags, BufferCache, Frame, CHUNK_SIZE, HEADROOM};
 use std::io;
 use std::os::fd::AsFd;
@@ -79,6 +81,27 @@ impl AfPacketConfig {
 struct Queue {
     sock: PacketSocket,
     bursts: u32,
+    /// The kernel's `PACKET_STATISTICS` added up (each read resets the kernel's copy).
+    kernel: KernelTotals,
+}
+
+/// `PACKET_STATISTICS` since the socket opened.
+#[derive(Debug, Default, Clone, Copy)]
+struct KernelTotals {
+    packets: u64,
+    drops: u64,
+    freezes: u64,
+}
+
+/// Reads (and so resets) the kernel's counters of `q`, adds them to its totals, and the
+/// ring-full drops to `ring_full`.
+fn poll_kernel_stats(q: &mut Queue, st: &QueueCounters) {
+    if let Ok(k) = q.sock.kernel_stats() {
+        q.kernel.packets += u64::from(k.packets);
+        q.kernel.drops += u64::from(k.drops);
+        q.kernel.freezes += u64::from(k.freezes);
+        st.ring_full.add(u64::from(k.drops));
+    }
 }
 
 /// An AF_PACKET device: see the module documentation.
@@ -120,7 +143,11 @@ impl AfPacket {
         let mut queues = Vec::with_capacity(cfg.queues);
         for _ in 0..cfg.queues {
             let sock = PacketSocket::open(&name, &ring).map_err(os("AF_PACKET socket"))?;
-            queues.push(Queue { sock, bursts: 0 });
+            queues.push(Queue {
+                sock,
+                bursts: 0,
+                kernel: KernelTotals::default(),
+            });
         }
         let ctl = queues[0].sock.as_fd();
         let mac = netdev::mac(ctl, &name).map_err(os("SIOCGIFHWADDR"))?;
@@ -174,11 +201,8 @@ impl AfPacket {
     /// Adds the kernel's drop counters of queue `q` (packets lost because our rx ring was
     /// full) to its `ring_full` counter. Done every few bursts by `rx_burst` too.
     pub fn sync_kernel_stats(&mut self, q: usize) {
-        let (Some(queue), Some(st)) = (self.queues.get(q), self.stats.rx.get(q)) else {
-            return;
-        };
-        if let Ok(k) = queue.sock.kernel_stats() {
-            st.ring_full.add(u64::from(k.drops));
+        if let (Some(queue), Some(st)) = (self.queues.get_mut(q), self.stats.rx.get(q)) {
+            poll_kernel_stats(queue, st);
         }
     }
 }
@@ -258,9 +282,7 @@ impl Device for AfPacket {
         };
         q.bursts = q.bursts.wrapping_add(1);
         if q.bursts.is_multiple_of(KERNEL_STATS_EVERY) {
-            if let Ok(k) = q.sock.kernel_stats() {
-                st.ring_full.add(u64::from(k.drops));
-            }
+            poll_kernel_stats(q, st);
             if let Ok(mtu) = netdev::mtu(q.sock.as_fd(), &self.name) {
                 self.max_frame = mtu as usize + L2_OVERHEAD;
             }
@@ -366,6 +388,24 @@ impl Device for AfPacket {
 
     fn stats(&self) -> &Arc<DeviceStats> {
         &self.stats
+    }
+
+    /// `tp_packets` (what the socket saw, drops included), `tp_drops` (lost to a full rx
+    /// ring) and `tp_freeze_q_cnt` (times the ring froze with no free block). AF_PACKET
+    /// keeps no tx counters.
+    fn kernel_counters(&mut self, queue: usize) -> KernelCounters {
+        let (Some(q), Some(st)) = (self.queues.get_mut(queue), self.stats.rx.get(queue)) else {
+            return KernelCounters::default();
+        };
+        poll_kernel_stats(q, st);
+        KernelCounters {
+            rx: vec![
+                ("tp_packets", q.kernel.packets),
+                ("tp_drops", q.kernel.drops),
+                ("tp_freeze_q_cnt", q.kernel.freezes),
+            ],
+            tx: Vec::new(),
+        }
     }
 }
 

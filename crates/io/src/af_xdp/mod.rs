@@ -26,14 +26,16 @@
 
 mod umem;
 
-use crate::device::{Device, DeviceError, DeviceStats, HwInfo, LinkState, QueueCounters};
+use crate::device::{
+    Device, DeviceError, DeviceStats, HwInfo, KernelCounters, LinkState, QueueCounters,
+};
 use buf::{BufFlags, BufferCache, BufferPool, Frame, CHUNK_SIZE};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use sys::netdev::{self, IfName};
-use sys::xsk::{BindMode, UmemArea, XdpDesc, XskConfig, XskSocket};
+use sys::xsk::{BindMode, UmemArea, XdpDesc, XskConfig, XskSocket, XskStats};
 use umem::Ledger;
 use xdp::{Policy, XdpProgram};
 
@@ -93,8 +95,8 @@ struct Queue {
     sock: Option<XskSocket>,
     ledger: Ledger,
     bursts: u32,
-    /// The kernel's cumulative `rx_ring_full` when last added to our counter.
-    ring_full_seen: u64,
+    /// The kernel's cumulative counters when last added to ours.
+    seen: XskStats,
 }
 
 /// AF_XDP-specific counters, beside the generic per-queue ones.
@@ -200,7 +202,7 @@ impl AfXdp {
                 sock: Some(sock),
                 ledger: Ledger::new(pool),
                 bursts: 0,
-                ring_full_seen: 0,
+                seen: XskStats::default(),
             });
         }
         let attach = program
@@ -257,11 +259,15 @@ impl AfXdp {
         self.queues.iter().map(|q| q.ledger.lent()).sum()
     }
 
-    /// Adds the kernel's rx-ring-full drops of queue `q` to its `ring_full` counter (done
-    /// every few bursts by `rx_burst` too).
+    /// Adds what the kernel counted for queue `q` since last time to its counters (done
+    /// every few bursts by `rx_burst` too); see [`sync_kernel`].
     pub fn sync_kernel_stats(&mut self, q: usize) {
-        if let (Some(queue), Some(st)) = (self.queues.get_mut(q), self.stats.rx.get(q)) {
-            sync_ring_full(queue, st);
+        if let (Some(queue), Some(rx), Some(tx)) = (
+            self.queues.get_mut(q),
+            self.stats.rx.get(q),
+            self.stats.tx.get(q),
+        ) {
+            sync_kernel(queue, rx, tx);
         }
     }
 
@@ -271,13 +277,25 @@ impl AfXdp {
     }
 }
 
-/// Adds the frames the kernel dropped for a full rx ring since last time to `ring_full`.
-fn sync_ring_full(q: &mut Queue, st: &QueueCounters) {
-    if let Some(k) = q.sock.as_ref().and_then(|s| s.kernel_stats().ok()) {
-        st.ring_full
-            .add(k.rx_ring_full.saturating_sub(q.ring_full_seen));
-        q.ring_full_seen = k.rx_ring_full;
-    }
+/// Adds what the kernel counted since last time (`XDP_STATISTICS` are cumulative) to the
+/// queue's counters: rx `ring_full` += `rx_ring_full`, rx `fill_empty` +=
+/// `rx_fill_ring_empty_descs`, rx `drops` += `rx_dropped` + `rx_invalid_descs`, tx `drops`
+/// += `tx_invalid_descs`. Returns the kernel's figures (the last seen if the socket is
+/// closed or the read failed).
+fn sync_kernel(q: &mut Queue, rx: &QueueCounters, tx: &QueueCounters) -> XskStats {
+    let Some(k) = q.sock.as_ref().and_then(|s| s.kernel_stats().ok()) else {
+        return q.seen;
+    };
+    let d = |now: u64, then: u64| now.saturating_sub(then);
+    let s = q.seen;
+    rx.ring_full.add(d(k.rx_ring_full, s.rx_ring_full));
+    rx.fill_empty
+        .add(d(k.rx_fill_ring_empty, s.rx_fill_ring_empty));
+    rx.drops
+        .add(d(k.rx_dropped, s.rx_dropped) + d(k.rx_invalid_descs, s.rx_invalid_descs));
+    tx.drops.add(d(k.tx_invalid_descs, s.tx_invalid_descs));
+    q.seen = k;
+    k
 }
 
 /// Takes completed tx addresses back into the cache.
@@ -357,7 +375,9 @@ impl Device for AfXdp {
         refill(q, pool, cache, st);
         q.bursts = q.bursts.wrapping_add(1);
         if q.bursts.is_multiple_of(KERNEL_STATS_EVERY) {
-            sync_ring_full(q, st);
+            if let Some(tx) = self.stats.tx.get(queue) {
+                sync_kernel(q, st, tx);
+            }
         }
         let Some(sock) = q.sock.as_mut() else {
             return 0;
@@ -490,6 +510,32 @@ impl Device for AfXdp {
 
     fn stats(&self) -> &Arc<DeviceStats> {
         &self.stats
+    }
+
+    /// `XDP_STATISTICS` of the queue's socket: rx `rx_dropped`, `rx_invalid_descs`,
+    /// `rx_ring_full`, `rx_fill_ring_empty_descs`; tx `tx_invalid_descs`,
+    /// `tx_ring_empty_descs` (times the kernel found nothing to send: not a loss).
+    fn kernel_counters(&mut self, queue: usize) -> KernelCounters {
+        let (Some(q), Some(rx), Some(tx)) = (
+            self.queues.get_mut(queue),
+            self.stats.rx.get(queue),
+            self.stats.tx.get(queue),
+        ) else {
+            return KernelCounters::default();
+        };
+        let k = sync_kernel(q, rx, tx);
+        KernelCounters {
+            rx: vec![
+                ("rx_dropped", k.rx_dropped),
+                ("rx_invalid_descs", k.rx_invalid_descs),
+                ("rx_ring_full", k.rx_ring_full),
+                ("rx_fill_ring_empty_descs", k.rx_fill_ring_empty),
+            ],
+            tx: vec![
+                ("tx_invalid_descs", k.tx_invalid_descs),
+                ("tx_ring_empty_descs", k.tx_ring_empty),
+            ],
+        }
     }
 
     fn release(&mut self, cache: &mut BufferCache) {

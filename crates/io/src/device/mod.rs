@@ -194,6 +194,28 @@ impl DeviceStats {
     }
 }
 
+/// Counters the OS keeps for one queue, under the OS's own names (`tp_drops`,
+/// `rx_ring_full`, ...), cumulative since the device opened: what the kernel dropped or
+/// found empty before uplane saw anything. Split by the direction they are about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelCounters {
+    /// Receive-side counters.
+    pub rx: Vec<(&'static str, u64)>,
+    /// Transmit-side counters.
+    pub tx: Vec<(&'static str, u64)>,
+}
+
+impl KernelCounters {
+    /// The counter named `name` on either side.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.rx
+            .iter()
+            .chain(&self.tx)
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
+    }
+}
+
 /// The static description `show hardware-interfaces` prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HwInfo {
@@ -268,6 +290,16 @@ pub trait Device: Send + fmt::Debug {
 
     /// The per-queue counters.
     fn stats(&self) -> &Arc<DeviceStats>;
+
+    /// Reads the OS's own counters of queue `queue` now (see [`KernelCounters`]) and adds
+    /// what is new since the last read to the queue's generic counters (`ring_full`,
+    /// `fill_empty`, `drops`); drivers do this every few bursts by themselves too. Called
+    /// with the device locked, like the bursts, so the counters keep one writer at a time.
+    /// Drivers whose OS keeps no such counters (and queues out of range) give none.
+    fn kernel_counters(&mut self, queue: usize) -> KernelCounters {
+        let _ = queue;
+        KernelCounters::default()
+    }
 
     /// Writes out whatever the device buffers (the pcap device's tx file). The daemon calls
     /// it on shutdown; most drivers buffer nothing.

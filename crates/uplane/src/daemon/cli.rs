@@ -318,46 +318,85 @@ impl Daemon {
         ))
     }
 
+    /// Per port: the device's description, totals, and per queue our counters beside the
+    /// kernel's own (`tp_drops`, `rx_ring_full`, ...: read now, which also adds what is new
+    /// to our `ring full` / `fill empty` / `drops`).
     fn show_hardware(&self, as_json: bool) -> Response {
-        if as_json {
-            let v: Vec<Value> = self
-                .ports
-                .iter()
-                .map(|p| json!({"name": p.name, "index": p.if_index, "driver": format!("{:?}", p.driver), "description": p.hw}))
-                .collect();
-            return Response::Json {
-                value: Value::Array(v),
-            };
-        }
         let ifs = self.vnet.interfaces();
         let mut t = String::new();
+        let mut rows = Vec::new();
         for p in &self.ports {
+            let mut link = "Up".to_string();
+            let mut kernel = Vec::new();
+            if let Some(d) = &p.dev {
+                let mut d = d.lock().unwrap_or_else(|e| e.into_inner());
+                link = format!("{:?}", d.link_state());
+                let queues = d.rx_queues().max(d.tx_queues());
+                kernel = (0..queues).map(|q| d.kernel_counters(q)).collect();
+            }
             let mac = ifs
                 .get(p.if_index)
                 .map(|i| i.mac.to_string())
                 .unwrap_or_default();
-            let link = match &p.dev {
-                Some(d) => format!(
-                    "{:?}",
-                    d.lock().unwrap_or_else(|e| e.into_inner()).link_state()
-                ),
-                None => "Up".into(),
-            };
             let _ = writeln!(
                 t,
                 "{} (index {}): link {link}, ethernet address {mac}\n{}",
                 p.name, p.if_index, p.hw
             );
-            if let Some(s) = &p.stats {
-                let (rx, tx) = (s.rx_total(), s.tx_total());
-                let _ = writeln!(
-                    t,
-                    "  rx {} packets {} bytes, drops {}, oversize {}, fill empty {}\n  tx {} packets {} bytes, drops {}, ring full {}",
-                    rx.packets, rx.bytes, rx.drops, rx.oversize, rx.fill_empty, tx.packets, tx.bytes, tx.drops, tx.ring_full
-                );
-            }
+            let mut row = json!({"name": p.name, "index": p.if_index, "driver": format!("{:?}", p.driver),
+                                 "description": p.hw, "link": link});
+            let Some(s) = &p.stats else {
+                rows.push(row);
+                continue;
+            };
+            let (rx, tx) = (s.rx_total(), s.tx_total());
+            let _ = writeln!(
+                t,
+                "  rx {} packets {} bytes, drops {}, oversize {}, fill empty {}\n  tx {} packets {} bytes, drops {}, ring full {}",
+                rx.packets, rx.bytes, rx.drops, rx.oversize, rx.fill_empty, tx.packets, tx.bytes, tx.drops, tx.ring_full
+            );
+            let mut queue_rows = |dir: &str, qs: &[io::device::QueueCounters]| -> Vec<Value> {
+                let mut out = Vec::new();
+                for (i, q) in qs.iter().enumerate() {
+                    let c = q.snapshot();
+                    let k = kernel
+                        .get(i)
+                        .map(|k| if dir == "rx" { &k.rx } else { &k.tx });
+                    let _ = write!(
+                        t,
+                        "  {dir} queue {i}: {} packets, drops {}, oversize {}, ring full {}, fill empty {}",
+                        c.packets, c.drops, c.oversize, c.ring_full, c.fill_empty
+                    );
+                    let mut kj = serde_json::Map::new();
+                    if let Some(k) = k.filter(|k| !k.is_empty()) {
+                        t.push_str("; kernel");
+                        for (n, v) in k {
+                            let _ = write!(t, " {n} {v}");
+                            kj.insert((*n).to_string(), json!(v));
+                        }
+                    }
+                    t.push('\n');
+                    out.push(
+                        json!({"queue": i, "packets": c.packets, "bytes": c.bytes, "drops": c.drops,
+                                    "oversize": c.oversize, "ring_full": c.ring_full,
+                                    "fill_empty": c.fill_empty, "kernel": kj}),
+                    );
+                }
+                out
+            };
+            let rxq = queue_rows("rx", &s.rx);
+            let txq = queue_rows("tx", &s.tx);
+            row["rx_queues"] = Value::Array(rxq);
+            row["tx_queues"] = Value::Array(txq);
+            rows.push(row);
         }
-        text(t)
+        if as_json {
+            Response::Json {
+                value: Value::Array(rows),
+            }
+        } else {
+            text(t)
+        }
     }
 
     fn xdp_programs(&self) -> Vec<(String, Arc<Mutex<xdp::XdpProgram>>)> {
