@@ -5,7 +5,7 @@
 use crate::interface::{IfKind, Interface, Interfaces, SubTags};
 use crate::names;
 use crate::Vnet;
-use buf::{BufFlags, Frame};
+use buf::{Buf, BufFlags, Frame};
 use graph::{Ctx, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
 use wire::ethernet::{EthernetAddress, EthernetFrame};
 use wire::vlan;
@@ -161,6 +161,67 @@ fn classify_fast(ifs: &Interfaces, rx_if: u32, data: &[u8]) -> Option<Classified
     })
 }
 
+/// The MAC the fast path compares against for frames arriving on `rx_if`: `None` when the
+/// interface is unknown, down or has a multicast MAC (every frame then goes through
+/// [`classify`]). The same conditions as [`classify_fast`].
+#[inline]
+fn fast_mac(ifs: &Interfaces, rx_if: u32) -> Option<EthernetAddress> {
+    let rx = ifs.get(rx_if)?;
+    (rx.admin_up && rx.index == rx_if && !rx.mac.is_multicast()).then_some(rx.mac)
+}
+
+/// One frame the fast path did not take (or any frame while tracing): classify, trace,
+/// strip the L2 header or drop; returns its next.
+#[inline(never)]
+fn one(cx: &mut Ctx<'_>, ifs: &Interfaces, b: &mut Buf, tracing: bool) -> Next {
+    let pool = cx.pool();
+    let mut pkt = pool.get_mut(b);
+    let rx_if = pkt.meta().rx_if;
+    let res = match classify_fast(ifs, rx_if, pkt.data()) {
+        Some(c) => Ok(c),
+        None => classify(ifs, rx_if, pkt.data()),
+    };
+    if tracing && pkt.meta().is_traced() {
+        let d = pkt.data();
+        let (src, dst) = match EthernetFrame::new_checked(d) {
+            Ok(e) => (e.src_addr(), e.dst_addr()),
+            Err(_) => (EthernetAddress([0; 6]), EthernetAddress([0; 6])),
+        };
+        let text = match res {
+            Ok(c) => format!(
+                "{src} -> {dst} type {:#06x}{} rx-if {}",
+                u16::from(c.ethertype),
+                if c.vlans > 0 {
+                    format!(" vlans {}", c.vlans)
+                } else {
+                    String::new()
+                },
+                c.rx_if
+            ),
+            Err(e) => format!(
+                "{src} -> {dst}: {}",
+                EthernetInputError::ALL[e.code() as usize].message
+            ),
+        };
+        cx.trace(b, format_args!("{text}"));
+        pkt = pool.get_mut(b);
+    }
+    match res {
+        Ok(c) => {
+            let ok = pkt.advance(c.l2_len);
+            debug_assert!(ok, "classify checked the L2 header fits");
+            let m = pkt.meta_mut();
+            m.rx_if = c.rx_if;
+            m.l3_offset = m.offset() as u16;
+            if c.mcast {
+                m.flags.insert(BufFlags::L2_MCAST);
+            }
+            c.next
+        }
+        Err(e) => cx.drop_next(b, e),
+    }
+}
+
 impl Node for EthernetInput {
     fn info(&self) -> NodeInfo {
         NodeInfo {
@@ -175,53 +236,44 @@ impl Node for EthernetInput {
         let ifs = self.vnet.interfaces();
         let tracing = cx.tracing();
         let pool = cx.pool();
+        // The fast path's view of the last rx interface: its MAC when it is up and unicast
+        // (what `classify_fast` asks), looked up again only when `rx_if` changes.
+        let mut cached: (u32, Option<EthernetAddress>) = (u32::MAX, None);
+        // Bitwise OR and AND of every next: equal iff the whole frame goes one way.
+        let (mut any, mut all) = (0u16, u16::MAX);
         for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
             let mut pkt = pool.get_mut(b);
-            let rx_if = pkt.meta().rx_if;
-            let res = match classify_fast(&ifs, rx_if, pkt.data()) {
-                Some(c) => Ok(c),
-                None => classify(&ifs, rx_if, pkt.data()),
-            };
-            if tracing && pkt.meta().is_traced() {
-                let d = pkt.data();
-                let (src, dst) = match EthernetFrame::new_checked(d) {
-                    Ok(e) => (e.src_addr(), e.dst_addr()),
-                    Err(_) => (EthernetAddress([0; 6]), EthernetAddress([0; 6])),
-                };
-                let text = match res {
-                    Ok(c) => format!(
-                        "{src} -> {dst} type {:#06x}{} rx-if {}",
-                        u16::from(c.ethertype),
-                        if c.vlans > 0 {
-                            format!(" vlans {}", c.vlans)
-                        } else {
-                            String::new()
-                        },
-                        c.rx_if
-                    ),
-                    Err(e) => format!(
-                        "{src} -> {dst}: {}",
-                        EthernetInputError::ALL[e.code() as usize].message
-                    ),
-                };
-                cx.trace(b, format_args!("{text}"));
-                pkt = pool.get_mut(b);
+            let (m, data) = pkt.split();
+            if m.rx_if != cached.0 {
+                cached = (m.rx_if, fast_mac(&ifs, m.rx_if));
             }
-            match res {
-                Ok(c) => {
-                    let ok = pkt.advance(c.l2_len);
-                    debug_assert!(ok, "classify checked the L2 header fits");
-                    let m = pkt.meta_mut();
-                    m.rx_if = c.rx_if;
-                    m.l3_offset = m.offset() as u16;
-                    if c.mcast {
-                        m.flags.insert(BufFlags::L2_MCAST);
+            let fast = match (cached.1, EthernetFrame::new_checked(&*data)) {
+                (Some(mac), Ok(eth)) if !tracing && eth.dst_addr() == mac => {
+                    match eth.ethertype() {
+                        EtherType::Ipv4 => Some(NEXT_IP4),
+                        EtherType::Ipv6 => Some(NEXT_IP6),
+                        _ => None,
                     }
-                    *next = c.next;
                 }
-                Err(e) => *next = cx.drop_next(b, e),
-            }
+                _ => None,
+            };
+            *next = match fast {
+                Some(n) => {
+                    let ok = pkt.advance(wire::ethernet::HEADER_LEN);
+                    debug_assert!(ok, "new_checked saw the L2 header");
+                    let m = pkt.meta_mut();
+                    m.l3_offset = m.offset() as u16;
+                    n
+                }
+                None => one(cx, &ifs, b, tracing),
+            };
+            any |= next.0;
+            all &= next.0;
         }
-        cx.enqueue_to_next(frame, &self.nexts[..]);
+        if any == all && Next(any) != Next::DROP && !frame.is_empty() {
+            cx.enqueue_frame(Next(any), frame);
+        } else {
+            cx.enqueue_to_next(frame, &self.nexts[..]);
+        }
     }
 }

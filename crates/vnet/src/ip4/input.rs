@@ -101,10 +101,13 @@ impl Node for Ip4Input {
     fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
         let tracing = cx.tracing();
         let pool = cx.pool();
+        // Bitwise OR and AND of every next: equal iff the whole frame goes one way.
+        let (mut any, mut all) = (0u16, u16::MAX);
         for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
             let mut pkt = pool.get_mut(b);
-            let csum_ok = pkt.meta().flags.contains(BufFlags::L3_CSUM_OK);
-            let res = validate(pkt.data(), csum_ok);
+            let (m, data) = pkt.split();
+            let csum_ok = m.flags.contains(BufFlags::L3_CSUM_OK);
+            let res = validate(data, csum_ok);
             if let Ok(total) = res {
                 pkt.truncate(total);
                 let m = pkt.meta_mut();
@@ -117,8 +120,14 @@ impl Node for Ip4Input {
                 Ok(_) => NEXT_LOOKUP,
                 Err(e) => cx.drop_next(b, e),
             };
+            any |= next.0;
+            all &= next.0;
         }
-        cx.enqueue_to_next(frame, &self.nexts[..]);
+        if any == all && Next(any) != Next::DROP && !frame.is_empty() {
+            cx.enqueue_frame(Next(any), frame);
+        } else {
+            cx.enqueue_to_next(frame, &self.nexts[..]);
+        }
     }
 }
 

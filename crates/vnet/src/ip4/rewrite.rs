@@ -5,9 +5,9 @@
 //! and on to `interface-output`. An incomplete adjacency sends the packet to `ip4-arp`.
 
 use super::names;
-use crate::adj::AdjState;
+use crate::adj::{AdjState, AdjTable, Adjacency};
 use crate::{opaque, Vnet};
-use buf::Frame;
+use buf::{Buf, Frame, PacketMut};
 use graph::{Ctx, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
 use wire::ipv4::Ipv4Packet;
 
@@ -78,77 +78,132 @@ impl Node for Ip4Rewrite {
         let adjs = self.vnet.adjacencies();
         let pool = cx.pool();
         let tracing = cx.tracing();
-        let mut last = None;
+        // Consecutive packets mostly share their adjacency: look it up once per run. The
+        // fast path takes a packet whose adjacency is complete, whose TTL is above 1,
+        // which fits the MTU and the headroom; anything else (and every packet while
+        // tracing) goes through `one`, which sees the packet untouched.
+        let mut last: (u32, Option<&Adjacency>) = (u32::MAX, None);
+        // Bitwise OR and AND of every next: equal iff the whole frame goes one way.
+        let (mut any, mut all) = (0u16, u16::MAX);
         for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
             let mut pkt = pool.get_mut(b);
             let ai = pkt.meta().opaque[opaque::ADJ];
-            // Consecutive packets mostly share their adjacency: look it up once per run.
-            let adj = match last {
-                Some((a, adj)) if a == ai => adj,
-                _ => {
-                    let adj = adjs.get(ai);
-                    last = Some((ai, adj));
-                    adj
-                }
+            if ai != last.0 {
+                let adj = adjs.get(ai);
+                let fast = adj.filter(|a| a.state == AdjState::Complete && !tracing);
+                last = (ai, fast);
+            }
+            *next = match last.1 {
+                Some(adj) if fast_path(&mut pkt, adj) => NEXT_OUTPUT,
+                _ => one(cx, &adjs, b, tracing),
             };
-            let step = match adj {
-                None => Step::Err(Ip4RewriteError::BadAdjacency),
-                Some(adj) if adj.state != AdjState::Complete => Step::Arp,
-                Some(adj) => {
-                    let (meta, data) = pkt.split();
-                    match Ipv4Packet::new_checked(data) {
-                        Err(_) => Step::Err(Ip4RewriteError::Malformed),
-                        Ok(p) if p.ttl() <= 1 => Step::Icmp(11 << 8, 0),
-                        Ok(p) if p.total_len() > adj.mtu => {
-                            if p.dont_frag() {
-                                Step::Icmp(3 << 8 | 4, u32::from(adj.mtu))
-                            } else {
-                                Step::Frag
-                            }
-                        }
-                        Ok(mut p) => {
-                            p.decrement_ttl();
-                            meta.tx_if = adj.tx_if;
-                            let rw = adj.rewrite();
-                            match pkt.prepend(rw.len()) {
-                                Some(h) => {
-                                    copy_rewrite(h, rw);
-                                    Step::Out
-                                }
-                                None => Step::Err(Ip4RewriteError::NoHeadroom),
-                            }
-                        }
+            any |= next.0;
+            all &= next.0;
+        }
+        if any == all && Next(any) != Next::DROP && !frame.is_empty() {
+            cx.enqueue_frame(Next(any), frame);
+        } else {
+            cx.enqueue_to_next(frame, &self.nexts[..]);
+        }
+    }
+}
+
+/// The forwarding step for the usual packet: false, with the packet untouched, when it
+/// needs anything else (TTL ≤ 1, over the MTU, short of headroom, unreadable).
+#[inline(always)]
+fn fast_path(pkt: &mut PacketMut<'_>, adj: &Adjacency) -> bool {
+    let rw = adj.rewrite();
+    if pkt.headroom() < rw.len() {
+        return false;
+    }
+    let (meta, data) = pkt.split();
+    let Ok(mut p) = Ipv4Packet::new_checked(data) else {
+        return false;
+    };
+    let ttl = p.ttl();
+    if ttl <= 1 || p.total_len() > adj.mtu {
+        return false;
+    }
+    p.set_ttl(ttl - 1);
+    p.set_checksum(checksum_after_ttl_decrement(p.checksum()));
+    meta.tx_if = adj.tx_if;
+    match pkt.prepend(rw.len()) {
+        Some(h) => copy_rewrite(h, rw),
+        None => debug_assert!(false, "headroom checked above"),
+    }
+    true
+}
+
+/// The header checksum once the TTL drops by one: RFC 1624 eqn. 3, `~(~C + ~m + m')`,
+/// where the TTL/protocol word `m` loses 0x0100, so `~m + m'` is always 0xfeff.
+#[inline(always)]
+fn checksum_after_ttl_decrement(c: u16) -> u16 {
+    let s = u32::from(!c) + 0xfeff;
+    !(((s & 0xffff) + (s >> 16)) as u16)
+}
+
+/// One packet the fast path did not take (or any packet while tracing): the full
+/// checks, the trace, and the next node.
+#[inline(never)]
+fn one(cx: &mut Ctx<'_>, adjs: &AdjTable, b: &mut Buf, tracing: bool) -> Next {
+    let pool = cx.pool();
+    let mut pkt = pool.get_mut(b);
+    let ai = pkt.meta().opaque[opaque::ADJ];
+    let step = match adjs.get(ai) {
+        None => Step::Err(Ip4RewriteError::BadAdjacency),
+        Some(adj) if adj.state != AdjState::Complete => Step::Arp,
+        Some(adj) => {
+            let (meta, data) = pkt.split();
+            match Ipv4Packet::new_checked(data) {
+                Err(_) => Step::Err(Ip4RewriteError::Malformed),
+                Ok(p) if p.ttl() <= 1 => Step::Icmp(11 << 8, 0),
+                Ok(p) if p.total_len() > adj.mtu => {
+                    if p.dont_frag() {
+                        Step::Icmp(3 << 8 | 4, u32::from(adj.mtu))
+                    } else {
+                        Step::Frag
                     }
                 }
-            };
-            if tracing && pool.meta(b).is_traced() {
-                trace(cx, b, ai, &step);
+                Ok(mut p) => {
+                    p.decrement_ttl();
+                    meta.tx_if = adj.tx_if;
+                    let rw = adj.rewrite();
+                    match pkt.prepend(rw.len()) {
+                        Some(h) => {
+                            copy_rewrite(h, rw);
+                            Step::Out
+                        }
+                        None => Step::Err(Ip4RewriteError::NoHeadroom),
+                    }
+                }
             }
-            *next = match step {
-                Step::Out => NEXT_OUTPUT,
-                Step::Arp => NEXT_ARP,
-                Step::Frag => {
-                    cx.count(Ip4RewriteError::NeedsFragmentation, 1);
-                    NEXT_FRAG
-                }
-                Step::Icmp(ty_code, data) => {
-                    let m = pool.meta_mut(b);
-                    m.opaque[opaque::ICMP] = ty_code;
-                    m.opaque[opaque::ICMP_DATA] = data;
-                    cx.count(
-                        if ty_code >> 8 == 11 {
-                            Ip4RewriteError::TtlExpired
-                        } else {
-                            Ip4RewriteError::MtuExceededDf
-                        },
-                        1,
-                    );
-                    NEXT_ICMP_ERROR
-                }
-                Step::Err(e) => cx.drop_next(b, e),
-            };
         }
-        cx.enqueue_to_next(frame, &self.nexts[..]);
+    };
+    if tracing && pool.meta(b).is_traced() {
+        trace(cx, b, ai, &step);
+    }
+    match step {
+        Step::Out => NEXT_OUTPUT,
+        Step::Arp => NEXT_ARP,
+        Step::Frag => {
+            cx.count(Ip4RewriteError::NeedsFragmentation, 1);
+            NEXT_FRAG
+        }
+        Step::Icmp(ty_code, data) => {
+            let m = pool.meta_mut(b);
+            m.opaque[opaque::ICMP] = ty_code;
+            m.opaque[opaque::ICMP_DATA] = data;
+            cx.count(
+                if ty_code >> 8 == 11 {
+                    Ip4RewriteError::TtlExpired
+                } else {
+                    Ip4RewriteError::MtuExceededDf
+                },
+                1,
+            );
+            NEXT_ICMP_ERROR
+        }
+        Step::Err(e) => cx.drop_next(b, e),
     }
 }
 
@@ -197,4 +252,28 @@ fn trace(cx: &mut Ctx<'_>, b: &buf::Buf, adj: u32, step: &Step) {
         ),
     };
     cx.trace(b, format_args!("{text}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checksum_after_ttl_decrement;
+    use wire::ipv4::Ipv4Packet;
+
+    /// The shortcut agrees with wire's general RFC 1624 update for every checksum value.
+    #[test]
+    fn ttl_decrement_checksum_matches_rfc1624_update() {
+        for c in 0..=u16::MAX {
+            let mut h = [
+                0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 1, 0, 1,
+            ];
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            let mut p = Ipv4Packet::new_unchecked(&mut h[..]);
+            p.decrement_ttl();
+            assert_eq!(
+                p.checksum(),
+                checksum_after_ttl_decrement(c),
+                "checksum {c:#06x}"
+            );
+        }
+    }
 }
