@@ -5,12 +5,17 @@ use std::sync::Arc;
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use wire::tcp::{TcpFlags, TcpRepr, TcpSeqNumber};
+use wire::pseudo::PseudoHeader;
+use wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 
-use crate::isn::{IsnGenerator, SipBuildHasher};
+use crate::isn::{CookieOptions, IsnGenerator, SipBuildHasher};
 use crate::tcp::{CloseError, Connection, Event, RecvError, SendError, State, TcpConfig};
-use crate::timer::TimerQueue;
+use crate::timer::TimerWheel;
 use crate::{FourTuple, Instant};
+
+/// Control segments (RSTs, SYN-cookie SYN-ACKs) queued at most; more are dropped and
+/// counted in [`EndpointStats::control_dropped`] (a flood cannot grow the queue).
+const MAX_CONTROL_QUEUE: usize = 4096;
 
 /// Endpoint settings.
 #[derive(Debug, Clone)]
@@ -52,14 +57,92 @@ pub struct Transmit {
 /// Endpoint-wide counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EndpointStats {
-    /// SYNs dropped because the SYN queue or accept queue was full.
+    /// SYNs dropped because the SYN queue (with SYN cookies off) or the accept queue was
+    /// full.
     pub syn_dropped: u64,
+    /// SYNs the SYN filter dropped.
+    pub syn_filter_dropped: u64,
+    /// SYNs the SYN filter answered with RST.
+    pub syn_filter_reset: u64,
+    /// SYN-ACKs sent with a SYN cookie (the SYN queue was full).
+    pub syn_cookies_sent: u64,
+    /// Connections created from a valid SYN-cookie ACK.
+    pub syn_cookies_accepted: u64,
+    /// ACKs for a listener that matched no connection and carried no valid cookie.
+    pub syn_cookies_rejected: u64,
+    /// Segments handed in as bytes that were too short for their header.
+    pub truncated: u64,
+    /// Segments handed in as bytes with a bad checksum.
+    pub bad_checksum: u64,
+    /// Segments handed in as bytes with malformed options (zero-length, overlong,
+    /// truncated, wrong length for the kind) or a bad data offset.
+    pub malformed: u64,
+    /// RSTs and cookie SYN-ACKs not queued because the control queue was full.
+    pub control_dropped: u64,
     /// Segments for no connection or listener, answered by RST.
     pub rst_sent: u64,
     /// Connections created (both directions).
     pub connections_opened: u64,
     /// Connections released.
     pub connections_closed: u64,
+}
+
+/// Why [`Endpoint::handle_segment_bytes`] dropped a segment (each also counted in
+/// [`EndpointStats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SegmentError {
+    /// Shorter than its header.
+    #[error("segment truncated")]
+    Truncated,
+    /// The checksum did not verify.
+    #[error("bad checksum")]
+    BadChecksum,
+    /// Malformed options or data offset.
+    #[error("malformed TCP header or options")]
+    Malformed,
+    /// Local and remote addresses are of different families.
+    #[error("address families differ")]
+    FamilyMismatch,
+}
+
+/// What a SYN filter decides for a SYN (see [`Endpoint::set_syn_filter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynVerdict {
+    /// Go on: SYN queue (or a SYN cookie when it is full).
+    Accept,
+    /// Drop silently.
+    Drop,
+    /// Answer with RST (as if nobody listened).
+    Reset,
+}
+
+/// What a SYN filter sees.
+#[derive(Debug, Clone, Copy)]
+pub struct SynInfo<'a> {
+    /// The time the SYN arrived.
+    pub now: Instant,
+    /// `local` is the listener's address the SYN was sent to, `remote` the peer.
+    pub tuple: FourTuple,
+    /// The listener's own address (possibly the unspecified address).
+    pub listener: SocketAddr,
+    /// The SYN, options included.
+    pub syn: &'a TcpRepr,
+}
+
+/// A SYN filter: consulted for every SYN for a listener before it enters the SYN queue
+/// (or gets a cookie).
+pub type SynFilter = Box<dyn FnMut(&SynInfo<'_>) -> SynVerdict + Send>;
+
+struct FilterSlot(Option<SynFilter>);
+
+impl core::fmt::Debug for FilterSlot {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(SynFilter)"
+        } else {
+            "None"
+        })
+    }
 }
 
 /// Why [`Endpoint::listen`] failed.
@@ -117,9 +200,16 @@ struct Slot {
 ///
 /// # Costs
 /// Segment dispatch is one hash lookup of the 4-tuple (SipHash keyed with the endpoint
-/// secret), then one of the listen table for SYNs that match no connection; there is no
-/// scan. Timers: O(log n) per (re)schedule and per expiry (see `timer.rs`). Output: a
-/// queue of connections that may have something to send, O(1) per segment.
+/// secret), then one of the listen table for SYNs (and SYN-cookie ACKs) that match no
+/// connection; there is no scan. Timers: a hierarchical timing wheel, O(1) per
+/// (re)schedule and cancel (see `timer.rs`). Output: a queue of connections that may
+/// have something to send, O(1) per segment.
+///
+/// # SYN queue pressure
+/// When a listener's SYN queue is full, SYNs are answered with SYN cookies (RFC 4987; on
+/// by default, [`set_syn_cookies`](Self::set_syn_cookies)): no state is kept until the
+/// ACK comes back with a valid cookie. A SYN filter ([`set_syn_filter`](Self::set_syn_filter))
+/// sees every SYN first.
 #[derive(Debug)]
 pub struct Endpoint {
     config: EndpointConfig,
@@ -128,11 +218,17 @@ pub struct Endpoint {
     free: Vec<u32>,
     table: HashMap<FourTuple, u32, SipBuildHasher>,
     listeners: HashMap<SocketAddr, Listener, SipBuildHasher>,
-    timers: TimerQueue,
+    timers: TimerWheel,
+    /// Slots whose timers fired (reused across `handle_timeout` calls).
+    fired: Vec<u32>,
     dirty: VecDeque<u32>,
     events: VecDeque<(ConnectionHandle, Event)>,
     rst_queue: VecDeque<Transmit>,
     stats: EndpointStats,
+    syn_cookies: bool,
+    syn_filter: FilterSlot,
+    /// Payload buffer for segments built outside `poll_transmit` (never holds payload).
+    scratch: Vec<u8>,
 }
 
 impl Endpoint {
@@ -146,12 +242,56 @@ impl Endpoint {
             free: Vec::new(),
             table: HashMap::with_hasher(hasher),
             listeners: HashMap::with_hasher(hasher),
-            timers: TimerQueue::default(),
+            timers: TimerWheel::default(),
+            fired: Vec::new(),
             dirty: VecDeque::new(),
             events: VecDeque::new(),
             rst_queue: VecDeque::new(),
             stats: EndpointStats::default(),
+            syn_cookies: true,
+            syn_filter: FilterSlot(None),
+            scratch: Vec::new(),
         }
+    }
+
+    /// Answers SYNs with SYN cookies when a listener's SYN queue is full (default on);
+    /// off, such SYNs are dropped.
+    pub fn set_syn_cookies(&mut self, enabled: bool) {
+        self.syn_cookies = enabled;
+    }
+
+    /// Installs (or removes) the SYN filter: a callback consulted for every SYN that
+    /// reaches a listener, before it takes a SYN-queue entry or a cookie.
+    pub fn set_syn_filter(&mut self, filter: Option<SynFilter>) {
+        self.syn_filter = FilterSlot(filter);
+    }
+
+    /// [`Connection::set_congestion_control`] on `h`; false for a stale handle.
+    pub fn set_congestion_control(
+        &mut self,
+        h: ConnectionHandle,
+        algo: crate::tcp::CongestionControl,
+    ) -> bool {
+        let Some(c) = self.conn_mut(h) else {
+            return false;
+        };
+        c.set_congestion_control(algo);
+        true
+    }
+
+    /// [`Connection::set_keepalive`] on `h`; false for a stale handle.
+    pub fn set_keepalive(
+        &mut self,
+        now: Instant,
+        h: ConnectionHandle,
+        keepalive: Option<crate::tcp::KeepAlive>,
+    ) -> bool {
+        let Some(c) = self.conn_mut(h) else {
+            return false;
+        };
+        c.set_keepalive(now, keepalive);
+        self.after(h.index);
+        true
     }
 
     /// Counters.
@@ -164,7 +304,7 @@ impl Endpoint {
         self.table.len()
     }
 
-    /// Entries in the timer queue (live and stale).
+    /// Connections with a pending timer (one entry each in the timer wheel).
     pub fn timer_entries(&self) -> usize {
         self.timers.len()
     }
@@ -314,7 +454,70 @@ impl Endpoint {
                 return;
             }
         }
-        // Nobody owns it: RST (RFC 9293 §3.10.7.1).
+        if f.contains(TcpFlags::ACK) && !f.contains(TcpFlags::SYN) {
+            if let Some(key) = self.listener_for(tuple.local) {
+                if self.on_cookie_ack(now, key, tuple, seg, payload) {
+                    return;
+                }
+            }
+        }
+        self.reset_for(tuple, seg, payload);
+    }
+
+    /// Parses `bytes` (a TCP header and payload; `tuple.local` its destination) with
+    /// [`wire`], checksum included, and hands it to
+    /// [`handle_segment`](Self::handle_segment). A segment that does not parse is dropped
+    /// and counted.
+    pub fn handle_segment_bytes(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        bytes: &[u8],
+    ) -> Result<(), SegmentError> {
+        let pseudo = match (tuple.remote, tuple.local) {
+            (SocketAddr::V4(s), SocketAddr::V4(d)) => PseudoHeader::V4 {
+                src: *s.ip(),
+                dst: *d.ip(),
+            },
+            (SocketAddr::V6(s), SocketAddr::V6(d)) => PseudoHeader::V6 {
+                src: *s.ip(),
+                dst: *d.ip(),
+            },
+            _ => return Err(SegmentError::FamilyMismatch),
+        };
+        let parsed = TcpPacket::new_checked(bytes)
+            .and_then(|pkt| TcpRepr::parse(&pkt, Some(&pseudo)).map(|r| (pkt, r)));
+        match parsed {
+            Ok((pkt, repr)) => {
+                self.handle_segment(now, tuple, &repr, pkt.payload());
+                Ok(())
+            }
+            Err(wire::Error::BadChecksum) => {
+                self.stats.bad_checksum += 1;
+                Err(SegmentError::BadChecksum)
+            }
+            Err(wire::Error::Truncated) => {
+                self.stats.truncated += 1;
+                Err(SegmentError::Truncated)
+            }
+            Err(_) => {
+                self.stats.malformed += 1;
+                Err(SegmentError::Malformed)
+            }
+        }
+    }
+
+    fn push_control(&mut self, t: Transmit) {
+        if self.rst_queue.len() >= MAX_CONTROL_QUEUE {
+            self.stats.control_dropped += 1;
+        } else {
+            self.rst_queue.push_back(t);
+        }
+    }
+
+    /// Nobody owns `seg`: RST (RFC 9293 §3.10.7.1).
+    fn reset_for(&mut self, tuple: FourTuple, seg: &TcpRepr, payload: &[u8]) {
+        let f = seg.flags;
         self.stats.rst_sent += 1;
         let mut r = TcpRepr {
             src_port: tuple.local.port(),
@@ -332,7 +535,7 @@ impl Endpoint {
             r.ack_number = seg.seq_number + len;
             r.flags = TcpFlags::RST | TcpFlags::ACK;
         }
-        self.rst_queue.push_back(Transmit { tuple, repr: r });
+        self.push_control(Transmit { tuple, repr: r });
     }
 
     fn listener_for(&self, local: SocketAddr) -> Option<SocketAddr> {
@@ -347,14 +550,42 @@ impl Endpoint {
         self.listeners.contains_key(&wild).then_some(wild)
     }
 
-    /// A SYN for a listener: a new SYN-RECEIVED connection if both queues have room.
-    /// (The hook for SYN filters and SYN cookies goes here.)
+    /// A SYN for a listener: the SYN filter first; then a new SYN-RECEIVED connection if
+    /// both queues have room, or a SYN cookie if only the SYN queue is full.
     fn on_syn(&mut self, now: Instant, key: SocketAddr, tuple: FourTuple, syn: &TcpRepr) {
+        if let Some(filter) = self.syn_filter.0.as_mut() {
+            let info = SynInfo {
+                now,
+                tuple,
+                listener: key,
+                syn,
+            };
+            match filter(&info) {
+                SynVerdict::Accept => {}
+                SynVerdict::Drop => {
+                    self.stats.syn_filter_dropped += 1;
+                    return;
+                }
+                SynVerdict::Reset => {
+                    self.stats.syn_filter_reset += 1;
+                    self.reset_for(tuple, syn, &[]);
+                    return;
+                }
+            }
+        }
         let Some(l) = self.listeners.get_mut(&key) else {
             return;
         };
-        if l.syn_queue >= l.backlog || l.accept_queue.len() >= l.backlog {
+        if l.accept_queue.len() >= l.backlog {
             self.stats.syn_dropped += 1;
+            return;
+        }
+        if l.syn_queue >= l.backlog {
+            if self.syn_cookies {
+                self.send_cookie(now, tuple, syn);
+            } else {
+                self.stats.syn_dropped += 1;
+            }
             return;
         }
         l.syn_queue += 1;
@@ -368,6 +599,97 @@ impl Endpoint {
         );
         let h = self.insert(tuple, conn, Some(key), false);
         self.after(h.index);
+    }
+
+    /// Answers `syn` with a stateless SYN-ACK whose ISN is a cookie (RFC 4987 §3.6).
+    fn send_cookie(&mut self, now: Instant, tuple: FourTuple, syn: &TcpRepr) {
+        let mut syn = *syn;
+        let opts = CookieOptions {
+            window_scale: syn.window_scale,
+            sack: syn.sack_permitted,
+        };
+        if syn.timestamp.is_none() {
+            // Nothing can carry these back: offer neither (Linux does the same).
+            syn.window_scale = None;
+            syn.sack_permitted = false;
+        }
+        let iss = self
+            .isn
+            .cookie(now, &tuple, syn.seq_number, syn.max_seg_size.unwrap_or(536));
+        // Build the SYN-ACK with the same code as a stateful one, then forget it.
+        let mut c = Connection::accept(
+            self.config.tcp.clone(),
+            now,
+            tuple,
+            &syn,
+            iss,
+            self.isn.ts_offset(&tuple),
+        );
+        let Some(mut repr) = c.poll_transmit(now, &mut self.scratch) else {
+            return;
+        };
+        if let Some((tsval, ecr)) = repr.timestamp {
+            repr.timestamp = Some((opts.encode_tsval(tsval), ecr));
+        }
+        self.stats.syn_cookies_sent += 1;
+        self.push_control(Transmit { tuple, repr });
+    }
+
+    /// An ACK for a listener and no connection: a connection if it returns a valid
+    /// cookie and the accept queue has room. False when it is not a cookie ACK.
+    fn on_cookie_ack(
+        &mut self,
+        now: Instant,
+        key: SocketAddr,
+        tuple: FourTuple,
+        seg: &TcpRepr,
+        payload: &[u8],
+    ) -> bool {
+        if !self.syn_cookies || seg.flags.contains(TcpFlags::RST) {
+            return false;
+        }
+        let peer_isn = seg.seq_number - 1;
+        let iss = seg.ack_number - 1;
+        let Some(mss) = self.isn.check_cookie(now, &tuple, peer_isn, iss) else {
+            self.stats.syn_cookies_rejected += 1;
+            return false;
+        };
+        let Some(l) = self.listeners.get_mut(&key) else {
+            return false;
+        };
+        if l.accept_queue.len() >= l.backlog {
+            // Drop: the peer retransmits, maybe when there is room.
+            self.stats.syn_dropped += 1;
+            return true;
+        }
+        l.syn_queue += 1;
+        let opts = seg
+            .timestamp
+            .map(|(_, ecr)| CookieOptions::from_ts_bits(ecr & 0x3f));
+        let syn = TcpRepr {
+            src_port: seg.src_port,
+            dst_port: seg.dst_port,
+            seq_number: peer_isn,
+            flags: TcpFlags::SYN,
+            max_seg_size: Some(mss),
+            window_scale: opts.and_then(|o| o.window_scale),
+            sack_permitted: opts.is_some_and(|o| o.sack),
+            timestamp: seg.timestamp.map(|(val, _)| (val, 0)),
+            ..TcpRepr::default()
+        };
+        let mut conn = Connection::accept_cookie(
+            self.config.tcp.clone(),
+            now,
+            tuple,
+            &syn,
+            iss,
+            self.isn.ts_offset(&tuple),
+        );
+        conn.handle_segment(now, seg, payload);
+        self.stats.syn_cookies_accepted += 1;
+        let h = self.insert(tuple, conn, Some(key), false);
+        self.after(h.index);
+        true
     }
 
     fn insert(
@@ -452,8 +774,9 @@ impl Endpoint {
         let t = conn.poll_timeout();
         if t != slot.scheduled {
             slot.scheduled = t;
-            if let Some(t) = t {
-                self.timers.push(t, index, slot.generation);
+            match t {
+                Some(t) => self.timers.insert(index, t),
+                None => self.timers.cancel(index),
             }
         }
         // Release once closed and nothing is left to send (a final RST may be pending).
@@ -471,11 +794,11 @@ impl Endpoint {
             return;
         }
         // Flush what it still has to say (a RST after abort) into the RST queue.
-        let mut scratch = Vec::new();
         let tuple = conn.tuple();
-        while let Some(repr) = conn.poll_transmit(0, &mut scratch) {
+        while let Some(repr) = conn.poll_transmit(0, &mut self.scratch) {
             self.rst_queue.push_back(Transmit { tuple, repr });
         }
+        self.timers.cancel(index);
         if let Some(key) = slot.listener.take() {
             if let Some(l) = self.listeners.get_mut(&key) {
                 l.syn_queue -= 1;
@@ -524,8 +847,9 @@ impl Endpoint {
             let t = conn.poll_timeout();
             if t != slot.scheduled {
                 slot.scheduled = t;
-                if let Some(t) = t {
-                    self.timers.push(t, index, slot.generation);
+                match t {
+                    Some(t) => self.timers.insert(index, t),
+                    None => self.timers.cancel(index),
                 }
             }
             if conn.state() == State::Closed {
@@ -538,27 +862,19 @@ impl Endpoint {
         }
     }
 
-    /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must run.
+    /// The instant at which [`handle_timeout`](Self::handle_timeout) must run next. It
+    /// is never after a connection's deadline by more than the wheel's tick (65.5 µs,
+    /// rounded up to the tick); it may be an instant at which only the wheel advances.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let slots = &self.slots;
-        self.timers
-            .peek_valid(|at, i, g| {
-                let s = &slots[i as usize];
-                s.generation == g && s.conn.is_some() && s.scheduled == Some(at)
-            })
-            .map(|(at, _, _)| at)
+        self.timers.next_expiry()
     }
 
     /// Runs the timers of every connection due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(at) = self.poll_timeout() {
-            if at > now {
-                break;
-            }
-            let Some((_, index, _)) = self.timers.peek_valid(|_, _, _| true) else {
-                break;
-            };
-            self.timers.pop();
+        let mut fired = core::mem::take(&mut self.fired);
+        fired.clear();
+        self.timers.expire(now, &mut fired);
+        for &index in &fired {
             let slot = &mut self.slots[index as usize];
             slot.scheduled = None;
             if let Some(c) = slot.conn.as_mut() {
@@ -566,6 +882,7 @@ impl Endpoint {
             }
             self.after(index);
         }
+        self.fired = fired;
     }
 
     /// The next application event: `(connection, event)`. Events of connections not yet

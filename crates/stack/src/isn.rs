@@ -164,6 +164,103 @@ impl IsnGenerator {
     }
 }
 
+/// MSS values a SYN cookie can carry (3 bits): the peer's MSS is rounded down to one.
+pub const COOKIE_MSS: [u16; 8] = [536, 1220, 1280, 1300, 1360, 1400, 1440, 1460];
+
+/// How long a SYN cookie stays valid: its 5-bit counter ticks every 64 s and a cookie
+/// from the current or the previous tick is accepted (64–128 s).
+pub const COOKIE_PERIOD: Instant = 64 * crate::SECONDS;
+
+/// What a SYN cookie's ISN carries: the MSS (one of [`COOKIE_MSS`]).
+///
+/// Layout (D. J. Bernstein's, RFC 4987 §3.6): `t` (5 bits: time / 64 s mod 32) | `m`
+/// (3 bits: MSS index) | `H(secret, 4-tuple, peer ISN, t, m)` (24 bits). The peer's window
+/// scale and SACK-permitted go in the low 6 bits of our SYN-ACK's TSval (Linux's layout:
+/// bits 0–3 the shift, 15 for none; bit 4 SACK), which the peer echoes in TSecr; a peer
+/// that does not use timestamps gets neither option (nothing can carry them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieOptions {
+    /// The peer's window shift, if it offered window scaling.
+    pub window_scale: Option<u8>,
+    /// The peer offered SACK.
+    pub sack: bool,
+}
+
+impl CookieOptions {
+    /// The 6 low bits of TSval that carry these options.
+    pub fn to_ts_bits(self) -> u32 {
+        let ws = self.window_scale.map_or(0xf, |w| u32::from(w.min(14)));
+        ws | (u32::from(self.sack) << 4)
+    }
+
+    /// Decodes [`to_ts_bits`](Self::to_ts_bits) from an echoed TSecr.
+    pub fn from_ts_bits(bits: u32) -> Self {
+        let ws = (bits & 0xf) as u8;
+        CookieOptions {
+            window_scale: (ws <= 14).then_some(ws),
+            sack: bits & 0x10 != 0,
+        }
+    }
+
+    /// `ts` (our TS clock now) with its low 6 bits replaced by the options, never ahead of
+    /// `ts` (so our later TSvals do not go backwards, which the peer's PAWS would drop).
+    pub fn encode_tsval(self, ts: u32) -> u32 {
+        let v = (ts & !0x3f) | self.to_ts_bits();
+        if (v.wrapping_sub(ts) as i32) > 0 {
+            v.wrapping_sub(64)
+        } else {
+            v
+        }
+    }
+}
+
+impl IsnGenerator {
+    fn cookie_hash(&self, tuple: &FourTuple, peer_isn: TcpSeqNumber, t: u32, m: u32) -> u32 {
+        let mut h = SipHasher24::new_with_keys(self.k0, self.k1);
+        h.write(&[2]);
+        write_addr(&mut h, &tuple.local);
+        write_addr(&mut h, &tuple.remote);
+        h.write(&peer_isn.to_u32().to_le_bytes());
+        h.write(&[t as u8, m as u8]);
+        (h.finish() as u32) & 0x00ff_ffff
+    }
+
+    /// The ISN of a SYN cookie for a SYN from `tuple.remote` with sequence `peer_isn`
+    /// announcing `peer_mss` (RFC 4987 §3.6).
+    pub fn cookie(
+        &self,
+        now: Instant,
+        tuple: &FourTuple,
+        peer_isn: TcpSeqNumber,
+        peer_mss: u16,
+    ) -> TcpSeqNumber {
+        let t = ((now / COOKIE_PERIOD) % 32) as u32;
+        let m = COOKIE_MSS.iter().rposition(|&v| v <= peer_mss).unwrap_or(0) as u32;
+        let h = self.cookie_hash(tuple, peer_isn, t, m);
+        TcpSeqNumber::from_u32((t << 27) | (m << 24) | h)
+    }
+
+    /// Checks the cookie `isn` (the ACK's acknowledgment number − 1) for `tuple` and the
+    /// peer's ISN (its sequence number − 1); gives the MSS it carries when it is ours and
+    /// at most two periods old.
+    pub fn check_cookie(
+        &self,
+        now: Instant,
+        tuple: &FourTuple,
+        peer_isn: TcpSeqNumber,
+        isn: TcpSeqNumber,
+    ) -> Option<u16> {
+        let v = isn.to_u32();
+        let t = v >> 27;
+        let m = (v >> 24) & 7;
+        let cur = ((now / COOKIE_PERIOD) % 32) as u32;
+        if (cur + 32 - t) % 32 > 1 {
+            return None;
+        }
+        (self.cookie_hash(tuple, peer_isn, t, m) == v & 0x00ff_ffff).then(|| COOKIE_MSS[m as usize])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +299,58 @@ mod tests {
             local: "10.0.0.1:80".parse().unwrap(),
             remote: SocketAddr::new("10.0.0.2".parse().unwrap(), rport),
         }
+    }
+
+    #[test]
+    fn syn_cookie_round_trip_expiry_and_forgery() {
+        let g = IsnGenerator::new([7; 16]);
+        let peer = TcpSeqNumber::from_u32(12345);
+        let now = 1000 * crate::SECONDS;
+        let c = g.cookie(now, &tuple(1000), peer, 1400);
+        assert_eq!(g.check_cookie(now, &tuple(1000), peer, c), Some(1400));
+        assert_eq!(
+            g.check_cookie(now + COOKIE_PERIOD, &tuple(1000), peer, c),
+            Some(1400),
+            "still valid one period later"
+        );
+        assert_eq!(
+            g.check_cookie(now + 2 * COOKIE_PERIOD, &tuple(1000), peer, c),
+            None
+        );
+        assert_eq!(
+            g.check_cookie(now, &tuple(1001), peer, c),
+            None,
+            "other tuple"
+        );
+        assert_eq!(
+            g.check_cookie(now, &tuple(1000), peer + 1, c),
+            None,
+            "other ISN"
+        );
+        assert_eq!(
+            g.check_cookie(now, &tuple(1000), peer, c + 1),
+            None,
+            "forged"
+        );
+        let odd = g.cookie(now, &tuple(1000), peer, 9000);
+        assert_eq!(g.check_cookie(now, &tuple(1000), peer, odd), Some(1460));
+        let small = g.cookie(now, &tuple(1000), peer, 100);
+        assert_eq!(g.check_cookie(now, &tuple(1000), peer, small), Some(536));
+        // Options in TSval: round trip, never ahead of the clock.
+        let o = CookieOptions {
+            window_scale: Some(7),
+            sack: true,
+        };
+        for ts in [0u32, 63, 64, 1000, u32::MAX] {
+            let v = o.encode_tsval(ts);
+            assert!((ts.wrapping_sub(v) as i32) >= 0 && ts.wrapping_sub(v) < 64);
+            assert_eq!(CookieOptions::from_ts_bits(v & 0x3f), o);
+        }
+        let none = CookieOptions {
+            window_scale: None,
+            sack: false,
+        };
+        assert_eq!(CookieOptions::from_ts_bits(none.to_ts_bits()), none);
     }
 
     #[test]

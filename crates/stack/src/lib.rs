@@ -24,11 +24,15 @@
 pub mod endpoint;
 pub mod iface;
 pub mod isn;
+pub mod socket;
 pub mod tcp;
 mod timer;
 pub mod udp;
 
-pub use endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, Transmit};
+pub use endpoint::{
+    ConnectionHandle, Endpoint, EndpointConfig, EndpointStats, SegmentError, SynFilter, SynInfo,
+    SynVerdict, Transmit,
+};
 pub use tcp::{
     CloseError, CloseReason, CongestionControl, Connection, ConnectionStats, Event, KeepAlive,
     RecvError, SendError, State, TcpConfig,

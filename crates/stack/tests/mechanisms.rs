@@ -462,8 +462,10 @@ fn syn_retransmitted_after_loss_and_backlog_bounds_syn_queue() {
     assert!(p.now - start >= 3 * SECONDS);
     assert_eq!(p.a.connection(ca).unwrap().stats().timeouts, 2);
 
-    // A listener with backlog 2 keeps at most 2 half-open connections.
+    // A listener with backlog 2 keeps at most 2 half-open connections (SYN cookies off:
+    // the rest are dropped; `syn_cookies.rs` tests them on).
     let mut p = Pair::new(TcpConfig::default(), LinkConfig::default(), 1);
+    p.b.set_syn_cookies(false);
     p.b.listen(p.b_addr, 2).unwrap();
     p.filter = Some(Box::new(|from_a, _| !from_a)); // B's SYN-ACKs never arrive
     for port in 0..5 {

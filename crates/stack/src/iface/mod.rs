@@ -1136,7 +1136,6 @@ impl Interface {
     /// dropped.
     fn emit_ip(
         &mut self,
-        now: Instant,
         src: IpAddr,
         dst: IpAddr,
         proto: IpProtocol,
@@ -1210,7 +1209,7 @@ impl Interface {
             self.drop(DropReason::TooBig);
             return None;
         }
-        let at = self.emit_ip(now, src, dst, IpProtocol::Tcp, l4_len, out)?;
+        let at = self.emit_ip(src, dst, IpProtocol::Tcp, l4_len, out)?;
         let ph = pseudo(src, dst)?;
         let seg = &mut out[at..at + l4_len];
         seg[t.repr.header_len()..].copy_from_slice(payload);
@@ -1240,7 +1239,7 @@ impl Interface {
             t.local.ip()
         };
         let l4_len = UDP + t.len;
-        let at = self.emit_ip(now, src, dst, IpProtocol::Udp, l4_len, out)?;
+        let at = self.emit_ip(src, dst, IpProtocol::Udp, l4_len, out)?;
         let ph = pseudo(src, dst)?;
         let dg = &mut out[at..at + l4_len];
         dg[UDP..].copy_from_slice(&payload[..t.len]);

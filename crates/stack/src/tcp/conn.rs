@@ -325,6 +325,27 @@ impl Connection {
         c
     }
 
+    /// Passive open from the ACK that returned a valid SYN cookie (RFC 4987): `syn` is the
+    /// peer's SYN as rebuilt from the cookie (sequence number, MSS, and the options the
+    /// cookie carried), `iss` the cookie. The SYN-ACK is taken as already sent (the
+    /// stateless one); hand the ACK to [`handle_segment`](Self::handle_segment) next.
+    pub fn accept_cookie(
+        config: Arc<TcpConfig>,
+        now: Instant,
+        tuple: FourTuple,
+        syn: &TcpRepr,
+        iss: Seq,
+        ts_offset: u32,
+    ) -> Self {
+        let mut c = Connection::accept(config, now, tuple, syn, iss, ts_offset);
+        c.syn_pending = false;
+        c.snd_nxt = iss + 1;
+        c.snd_max = iss + 1;
+        // The window the SYN-ACK offered (a SYN's window is never scaled).
+        c.rcv_adv = c.rcv_nxt + (c.free_window().min(0xffff) as usize);
+        c
+    }
+
     /// Applies the options of the peer's SYN (or SYN-ACK).
     fn take_syn_options(&mut self, syn: &TcpRepr) {
         let peer_mss = syn.max_seg_size.unwrap_or(536).max(64);
