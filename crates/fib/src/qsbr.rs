@@ -74,8 +74,24 @@ impl Qsbr {
         self.epoch.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// Starts a new epoch for objects the caller (the writer) has just unlinked from
+    /// tables that readers of this domain see, and returns it: reuse them once
+    /// [`Qsbr::is_safe`] says so for that epoch.
+    pub fn retire(&self) -> u64 {
+        self.retire_epoch()
+    }
+
+    /// True once every registered reader has been quiescent (or offline) since `epoch` was
+    /// returned by [`Qsbr::retire`]: nothing unlinked before it can still be in use.
+    pub fn is_safe(&self, epoch: u64) -> bool {
+        self.oldest() >= epoch
+    }
+
     /// The oldest epoch a registered online reader may still be in ([`u64::MAX`] when none).
     pub(crate) fn oldest(&self) -> u64 {
+        // Pairs with the fence in `QsbrReader::online`: either that reader's slot store is
+        // seen here, or its lookups after coming online see every unlink made before this.
+        std::sync::atomic::fence(Ordering::SeqCst);
         self.lock()
             .iter()
             .map(|s| s.load(Ordering::Acquire))
@@ -101,6 +117,17 @@ impl QsbrReader {
         // Release: every lookup before this call is finished before the writer, reading this
         // slot with Acquire, reuses what it saw.
         self.slot.store(e, Ordering::Release);
+    }
+
+    /// Comes online after [`QsbrReader::offline`] (announcing a quiescent state, as
+    /// [`QsbrReader::quiesce`]), for a reader that is online only while it looks up. A full
+    /// fence orders the slot store before the lookups that follow: without it a writer could
+    /// still see this reader offline and reuse what those lookups reach.
+    #[inline]
+    pub fn online(&self) {
+        let e = self.domain.epoch.load(Ordering::SeqCst);
+        self.slot.store(e, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
     }
 
     /// Goes offline (e.g. before the thread blocks): the writer stops waiting for it. The

@@ -384,7 +384,7 @@ pub struct Ip4Arp {
 impl Ip4Arp {
     /// The node, with the request interval of `vnet`'s [`crate::ip4::Ip4Params`].
     pub fn new(vnet: &Vnet) -> Ip4Arp {
-        let interval_ns = vnet.ip4().params.arp_request_interval_ns;
+        let interval_ns = vnet.ip4().params().arp_request_interval_ns;
         Ip4Arp {
             vnet: vnet.clone(),
             last_request: HashMap::new(),
@@ -541,10 +541,7 @@ impl Node for Ip4NeighborProcess {
 
     fn run(&mut self, cx: &mut Ctx<'_>) -> Wake {
         let now = cx.now();
-        let (garp, params) = {
-            let mut ip4 = self.vnet.ip4_mut();
-            (std::mem::take(&mut ip4.garp), ip4.params)
-        };
+        let (garp, params) = (self.vnet.ip4().take_garp(), self.vnet.ip4().params());
         let ifs = self.vnet.interfaces();
         let pool = cx.pool();
         for (if_index, a) in garp {

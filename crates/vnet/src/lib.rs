@@ -11,11 +11,14 @@
 //! ip6-discover-neighbor / ip6-icmp-error`, with Neighbor Discovery in [`nd`] (`ip6-nd`,
 //! `ip6-discover-neighbor`).
 //!
-//! Shared state lives in [`Vnet`]: the interface table and the adjacencies behind
-//! `RwLock`s that nodes read once per frame (the control plane writes them between
-//! dispatches, which briefly holds off forwarding like VPP's worker barrier), and the FIBs,
-//! which are read lock-free. Nodes pass per-packet results to each other in
-//! `Meta::opaque`, at the positions named in [`opaque`].
+//! Shared state lives in [`Vnet`] and the data path reads all of it without a lock while
+//! the control plane changes it ([`state`]): the interface table and the adjacencies are
+//! immutable snapshots a node loads once per frame and a writer replaces, the FIBs are
+//! read directly (lock-free atomics) and what their leaves name (DPOs) is published
+//! before a leaf names it and reused only after a grace period. Writers (CLI, config,
+//! ARP/ND learning) take a `Mutex` per table and wait only for each other. Nodes pass
+//! per-packet results to each other in `Meta::opaque`, at the positions named in
+//! [`opaque`].
 
 pub mod adj;
 pub mod arp;
@@ -31,14 +34,17 @@ pub mod punt;
 pub mod ratelimit;
 pub mod reassembly;
 mod register;
+pub mod state;
 
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use state::{Shared, Snapshot, WriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use adj::{AdjIndex, AdjState, AdjTable, Adjacency};
-pub use dpo::{Dpo, DpoIndex, DpoTable};
+pub use dpo::{Dpo, DpoIndex, DpoTable, Dpos};
 pub use interface::{IfError, IfIndex, IfKind, Interface, Interfaces, SubTags, IF_NONE};
 pub use neighbor::{Learned, Neighbor, NeighborTable};
 pub use register::{attach_interfaces, register};
+pub use state::StateReader;
 
 /// What the words of `Meta::opaque` mean between vnet nodes.
 pub mod opaque {
@@ -68,69 +74,93 @@ pub mod names {
     pub const INTERFACE_OUTPUT: &str = "interface-output";
 }
 
-/// Shared router state: what the control plane configures and the nodes read.
-#[derive(Debug, Default, Clone)]
+/// Shared router state: what the control plane configures and the nodes read. Clones
+/// share it.
+#[derive(Debug, Clone)]
 pub struct Vnet {
-    /// Interfaces and sub-interfaces.
-    pub interfaces: Arc<RwLock<Interfaces>>,
-    /// Adjacencies (neighbours and their L2 headers).
-    pub adjacencies: Arc<RwLock<AdjTable>>,
-    /// ARP and ND results, and packets waiting for them.
-    pub neighbors: Arc<Mutex<NeighborTable>>,
-    /// IPv4 FIB, DPOs and routes ([`ip4`]).
-    pub ip4: Arc<RwLock<ip4::Ip4>>,
-    /// IPv6 FIB, DPOs and routes ([`ip6`]).
-    pub ip6: Arc<RwLock<ip6::Ip6>>,
+    interfaces: Arc<Shared<Interfaces>>,
+    adjacencies: Arc<Shared<AdjTable>>,
+    neighbors: Arc<Mutex<NeighborTable>>,
+    ip4: Arc<Mutex<ip4::Ip4>>,
+    ip4_data: Arc<ip4::Ip4Data>,
+    ip6: Arc<Mutex<ip6::Ip6>>,
+    ip6_data: Arc<ip6::Ip6Data>,
+    qsbr: Arc<fib::Qsbr>,
+}
+
+impl Default for Vnet {
+    fn default() -> Self {
+        Vnet::new()
+    }
 }
 
 impl Vnet {
     /// Empty state.
     pub fn new() -> Vnet {
-        Vnet::default()
+        let qsbr = fib::Qsbr::new();
+        let ip4 = ip4::Ip4::with_qsbr(qsbr.clone());
+        let ip6 = ip6::Ip6::with_qsbr(qsbr.clone());
+        Vnet {
+            interfaces: Arc::default(),
+            adjacencies: Arc::default(),
+            neighbors: Arc::default(),
+            ip4_data: ip4.data().clone(),
+            ip4: Arc::new(Mutex::new(ip4)),
+            ip6_data: ip6.data().clone(),
+            ip6: Arc::new(Mutex::new(ip6)),
+            qsbr,
+        }
     }
 
-    /// Reads the interface table.
-    pub fn interfaces(&self) -> RwLockReadGuard<'_, Interfaces> {
-        self.interfaces.read().unwrap_or_else(|e| e.into_inner())
+    /// Registers a reader of the FIBs (one per node that looks up; see
+    /// [`StateReader::enter`]).
+    pub fn reader(&self) -> StateReader {
+        StateReader::new(&self.qsbr)
     }
 
-    /// Changes the interface table.
-    pub fn interfaces_mut(&self) -> RwLockWriteGuard<'_, Interfaces> {
-        self.interfaces.write().unwrap_or_else(|e| e.into_inner())
+    /// The interface table's current snapshot (lock-free).
+    pub fn interfaces(&self) -> Snapshot<Interfaces> {
+        self.interfaces.read()
     }
 
-    /// Reads the adjacencies.
-    pub fn adjacencies(&self) -> RwLockReadGuard<'_, AdjTable> {
-        self.adjacencies.read().unwrap_or_else(|e| e.into_inner())
+    /// Changes the interface table (published when the guard drops).
+    pub fn interfaces_mut(&self) -> WriteGuard<'_, Interfaces> {
+        self.interfaces.write()
     }
 
-    /// The neighbour table.
+    /// The adjacencies' current snapshot (lock-free).
+    pub fn adjacencies(&self) -> Snapshot<AdjTable> {
+        self.adjacencies.read()
+    }
+
+    /// The neighbour table (slow path only: learning, resolution, the CLI).
     pub fn neighbors(&self) -> MutexGuard<'_, NeighborTable> {
         self.neighbors.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Changes the adjacencies.
-    pub fn adjacencies_mut(&self) -> RwLockWriteGuard<'_, AdjTable> {
-        self.adjacencies.write().unwrap_or_else(|e| e.into_inner())
+    /// Changes the adjacencies (published when the guard drops, or at
+    /// [`WriteGuard::publish`]).
+    pub fn adjacencies_mut(&self) -> WriteGuard<'_, AdjTable> {
+        self.adjacencies.write()
     }
 
-    /// Reads the IPv4 state (once per frame in `ip4-lookup`).
-    pub fn ip4(&self) -> RwLockReadGuard<'_, ip4::Ip4> {
-        self.ip4.read().unwrap_or_else(|e| e.into_inner())
+    /// The IPv4 state the data path reads (lock-free).
+    pub fn ip4(&self) -> &ip4::Ip4Data {
+        &self.ip4_data
     }
 
-    /// Changes the IPv4 state (the `ip4_*` control-plane methods do).
-    pub fn ip4_mut(&self) -> RwLockWriteGuard<'_, ip4::Ip4> {
-        self.ip4.write().unwrap_or_else(|e| e.into_inner())
+    /// The IPv4 writer's state (the `ip4_*` control-plane methods take it).
+    pub fn ip4_mut(&self) -> ip4::Ip4Guard<'_> {
+        ip4::Ip4Guard(self.ip4.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Reads the IPv6 state (once per frame in `ip6-lookup`).
-    pub fn ip6(&self) -> RwLockReadGuard<'_, ip6::Ip6> {
-        self.ip6.read().unwrap_or_else(|e| e.into_inner())
+    /// The IPv6 state the data path reads (lock-free).
+    pub fn ip6(&self) -> &ip6::Ip6Data {
+        &self.ip6_data
     }
 
-    /// Changes the IPv6 state (the `ip6_*` control-plane methods do).
-    pub fn ip6_mut(&self) -> RwLockWriteGuard<'_, ip6::Ip6> {
-        self.ip6.write().unwrap_or_else(|e| e.into_inner())
+    /// The IPv6 writer's state (the `ip6_*` control-plane methods take it).
+    pub fn ip6_mut(&self) -> ip6::Ip6Guard<'_> {
+        ip6::Ip6Guard(self.ip6.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }

@@ -234,7 +234,7 @@ impl Node for Ip6Nd {
 
     fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
         let vnet = self.vnet.clone();
-        let accept_ra = vnet.ip6().params.accept_ra;
+        let accept_ra = vnet.ip6().params().accept_ra;
         let ifs = vnet.interfaces();
         let pool = cx.pool();
         let now = cx.now();
@@ -442,7 +442,7 @@ pub struct Ip6DiscoverNeighbor {
 impl Ip6DiscoverNeighbor {
     /// The node, with the solicitation interval of `vnet`'s [`crate::ip6::Ip6Params`].
     pub fn new(vnet: &Vnet) -> Ip6DiscoverNeighbor {
-        let interval_ns = vnet.ip6().params.ns_interval_ns;
+        let interval_ns = vnet.ip6().params().ns_interval_ns;
         Ip6DiscoverNeighbor {
             vnet: vnet.clone(),
             last_request: HashMap::new(),

@@ -166,6 +166,8 @@ impl Vnet {
             return Err(Ip4ConfigError::AddressExists(addr, if_index));
         }
         iface.ip4.push(addr);
+        // Readers see the address before a route sends packets to it.
+        ifs.publish();
         let mut ip4 = self.ip4_mut();
         let len = addr.prefix_len();
         ip4.set_source(
@@ -189,7 +191,7 @@ impl Vnet {
                 ip4.set_source(x, 32, RouteSource::Connected, Some(Dpo::Drop))?;
             }
         }
-        ip4.garp.push((if_index, a));
+        ip4.queue_garp(if_index, a);
         Ok(())
     }
 
@@ -277,6 +279,8 @@ impl Vnet {
             })
             .collect();
         let dpo = Ip4::static_dpo(&resolved)?;
+        // New adjacencies are published before a DPO (and then a leaf) names them.
+        adjs.publish();
         let e = ip4.routes.entry(k).or_default();
         e.paths = paths;
         e.sources.insert(RouteSource::Static, dpo);
@@ -319,7 +323,7 @@ impl Vnet {
 
     /// Every route, by prefix (for `show ip fib`).
     pub fn ip4_routes(&self) -> Vec<Route> {
-        let ip4 = self.ip4();
+        let ip4 = self.ip4_mut();
         ip4.routes
             .iter()
             .filter_map(|(k, e)| {
@@ -336,7 +340,7 @@ impl Vnet {
 
     /// The route `dst` matches and its DPO (for `show ip fib <addr>` and tests).
     pub fn ip4_lookup(&self, dst: Ipv4Addr) -> Dpo {
-        let ip4 = self.ip4();
+        let ip4 = self.ip4_mut();
         ip4.dpos.get(ip4.lookup(dst)).clone()
     }
 

@@ -1,10 +1,10 @@
 //! The IPv4 forwarding table as the nodes see it: prefix → [`DpoIndex`] leaf, backed by
 //! `crates/fib`'s DIR-24-8 [`fib::Lpm4`].
 //!
-//! The table lives inside [`super::Ip4`], behind the `RwLock` `ip4-lookup` reads once per
-//! frame, so a change never overlaps a lookup and freed groups are reusable at once (no
-//! QSBR reader needs to be registered). A miss returns [`fib::NO_ROUTE`], which
-//! [`crate::DpoTable::get`] reads as `Unreachable`.
+//! The writer's handle lives inside [`super::Ip4`]; `ip4-lookup` reads the same tables
+//! through [`super::Ip4Data::fib`] without a lock while routes change, and freed groups
+//! wait for the vnet [`fib::Qsbr`] domain's readers. A miss returns [`fib::NO_ROUTE`],
+//! which [`crate::Dpos::get`] reads as `Unreachable`.
 
 use crate::dpo::DpoIndex;
 use core::net::Ipv4Addr;
@@ -25,7 +25,12 @@ impl Default for Ip4Fib {
 impl Ip4Fib {
     /// An empty table: every lookup misses.
     pub fn new() -> Ip4Fib {
-        let lpm = match fib::Lpm4::new(fib::DEFAULT_GROUPS4) {
+        Ip4Fib::with_qsbr(fib::Qsbr::new())
+    }
+
+    /// An empty table whose freed groups wait for the readers of `qsbr`.
+    pub fn with_qsbr(qsbr: std::sync::Arc<fib::Qsbr>) -> Ip4Fib {
+        let lpm = match fib::Lpm4::with_qsbr(fib::DEFAULT_GROUPS4, qsbr) {
             Ok(l) => l,
             Err(e) => unreachable!("the default group count is valid: {e}"),
         };
@@ -33,11 +38,22 @@ impl Ip4Fib {
         Ip4Fib { lpm, table }
     }
 
-    /// Sets the leaf of `network/len` (`len` ≤ 32; host bits are cleared).
-    pub fn insert(&mut self, network: u32, len: u8, leaf: DpoIndex) -> Result<(), fib::RouteError> {
+    /// Sets the leaf of `network/len` (`len` ≤ 32; host bits are cleared); returns the
+    /// leaf it replaced.
+    pub fn insert(
+        &mut self,
+        network: u32,
+        len: u8,
+        leaf: DpoIndex,
+    ) -> Result<Option<DpoIndex>, fib::RouteError> {
         let len = len.min(32);
         let net = fib::mask4(Ipv4Addr::from(network), len);
-        self.lpm.insert(net, len, leaf).map(|_| ())
+        self.lpm.insert(net, len, leaf)
+    }
+
+    /// The read side, for the lookup nodes.
+    pub fn table(&self) -> fib::Lpm4Table {
+        self.table.clone()
     }
 
     /// Removes `network/len`; returns its leaf if it existed.

@@ -59,7 +59,7 @@ pub struct Ip4IcmpError {
 impl Ip4IcmpError {
     /// The node, with the rate limits of `vnet`'s [`super::Ip4Params`].
     pub fn new(vnet: &Vnet) -> Ip4IcmpError {
-        let p = vnet.ip4().params;
+        let p = vnet.ip4().params();
         Ip4IcmpError {
             vnet: vnet.clone(),
             limiter: PerInterfaceLimiter::new(p.icmp_rate_per_sec, p.icmp_burst),

@@ -67,7 +67,7 @@ pub struct Ip4Local {
 impl Ip4Local {
     /// The node, with the reassembly bounds of `vnet`'s [`super::Ip4Params`].
     pub fn new(vnet: &Vnet) -> Ip4Local {
-        let p = vnet.ip4().params;
+        let p = vnet.ip4().params();
         Ip4Local {
             reassembly: Reassembly::new(
                 p.reassembly_max_datagrams,

@@ -5,7 +5,7 @@
 
 use super::{names, ADJ_GLEAN};
 use crate::dpo::Dpo;
-use crate::{opaque, Vnet};
+use crate::{opaque, StateReader, Vnet};
 use buf::{Frame, FRAME_SIZE};
 use graph::{Ctx, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
 use wire::ipv4::Ipv4Packet;
@@ -57,6 +57,8 @@ const FLOW_SEED: u64 = 0x5eed_f10d_u64;
 #[derive(Debug)]
 pub struct Ip4Lookup {
     vnet: Vnet,
+    /// This graph's registration as a FIB reader (online only while looking up).
+    reader: StateReader,
     dst: Box<[u32; FRAME_SIZE]>,
     leaf: Box<[u32; FRAME_SIZE]>,
     nexts: Nexts,
@@ -67,6 +69,7 @@ impl Ip4Lookup {
     pub fn new(vnet: &Vnet) -> Ip4Lookup {
         Ip4Lookup {
             vnet: vnet.clone(),
+            reader: vnet.reader(),
             dst: Box::new([0; FRAME_SIZE]),
             leaf: Box::new([0; FRAME_SIZE]),
             nexts: Nexts::default(),
@@ -105,6 +108,9 @@ impl Node for Ip4Lookup {
                 }
             };
         }
+        // Online in the FIB's grace-period domain until `process` returns: the leaves (DPO
+        // indices) read below stay valid that long.
+        let _section = self.reader.enter();
         let ip4 = self.vnet.ip4();
         ip4.fib.lookup_bulk(&self.dst[..n], &mut self.leaf[..n]);
         let dpos = ip4.dpos();

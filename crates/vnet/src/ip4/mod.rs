@@ -12,10 +12,12 @@
 //!                                            └▶ ip4-icmp-error (unreachable) ─▶ ip4-lookup
 //! ```
 //!
-//! [`Ip4`] holds the FIB (prefix → [`DpoIndex`]), the [`DpoTable`] and the route entries
-//! the control plane manages; it lives in [`crate::Vnet::ip4`] behind an `RwLock` that
-//! `ip4-lookup` reads once per frame. The control plane is a set of methods on
-//! [`crate::Vnet`] (`ip4_add_address`, `ip4_add_route`, ...), in [`config`].
+//! [`Ip4`] is the writer's side: the FIB (prefix → [`DpoIndex`]), the [`DpoTable`] and the
+//! route entries the control plane manages, behind the writer `Mutex` of
+//! [`crate::Vnet::ip4_mut`]. [`Ip4Data`] is the data path's side ([`crate::Vnet::ip4`]):
+//! the FIB's lock-free read handle, the published DPO snapshot and the tunables, read
+//! without a lock while routes change (see [`crate::state`]). The control plane is a set
+//! of methods on [`crate::Vnet`] (`ip4_add_address`, `ip4_add_route`, ...), in [`config`].
 
 pub mod config;
 pub mod fib;
@@ -30,10 +32,14 @@ pub mod rewrite;
 pub use config::{Ip4ConfigError, Path, Route, RouteSource};
 pub use fib::Ip4Fib;
 
-use crate::dpo::{Dpo, DpoIndex, DpoTable};
+use crate::dpo::{Dpo, DpoIndex, DpoTable, Dpos};
 use crate::interface::IfIndex;
+use crate::state::Snapshot;
+use arc_swap::ArcSwap;
 use core::net::Ipv4Addr;
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Node names of the IPv4 path.
 pub mod names {
@@ -107,16 +113,74 @@ pub(crate) struct Entry {
     pub(crate) paths: Vec<Path>,
 }
 
-/// The IPv4 forwarding state. Change it through the `ip4_*` methods of [`crate::Vnet`].
+/// The IPv4 forwarding state, the writer's side. Change it through the `ip4_*` methods of
+/// [`crate::Vnet`].
 #[derive(Debug)]
 pub struct Ip4 {
     pub(crate) fib: Ip4Fib,
     pub(crate) dpos: DpoTable,
     pub(crate) routes: BTreeMap<(u32, u8), Entry>,
-    /// Gratuitous ARPs to send: (interface, address), drained by `ip4-neighbor-process`.
-    pub(crate) garp: Vec<(IfIndex, Ipv4Addr)>,
-    /// Tunables.
+    /// Tunables (published to [`Ip4Data::params`] when the writer's guard drops).
     pub params: Ip4Params,
+    data: Arc<Ip4Data>,
+}
+
+/// The IPv4 state as the data path reads it: no lock, while the writer changes routes.
+#[derive(Debug)]
+pub struct Ip4Data {
+    /// The FIB's read handle (lock-free; leaves are [`DpoIndex`]es). Look up only inside a
+    /// [`crate::StateReader::enter`] section.
+    pub fib: ::fib::Lpm4Table,
+    dpos: Arc<ArcSwap<Dpos>>,
+    params: ArcSwap<Ip4Params>,
+    /// Gratuitous ARPs to send: (interface, address), drained by `ip4-neighbor-process`.
+    pub(crate) garp: Mutex<Vec<(IfIndex, Ipv4Addr)>>,
+}
+
+impl Ip4Data {
+    /// The DPOs the leaves index. Load it after the lookups of a frame: a leaf read before
+    /// names a DPO this snapshot holds (DPOs are published before leaves name them).
+    #[inline]
+    pub fn dpos(&self) -> Snapshot<Dpos> {
+        self.dpos.load()
+    }
+
+    /// The tunables.
+    pub fn params(&self) -> Ip4Params {
+        **self.params.load()
+    }
+
+    /// Takes the queued gratuitous ARPs.
+    pub(crate) fn take_garp(&self) -> Vec<(IfIndex, Ipv4Addr)> {
+        std::mem::take(&mut *self.garp.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The writer's hold on [`Ip4`] ([`crate::Vnet::ip4_mut`]); publishes changed tunables
+/// when dropped.
+#[derive(Debug)]
+pub struct Ip4Guard<'a>(pub(crate) MutexGuard<'a, Ip4>);
+
+impl Deref for Ip4Guard<'_> {
+    type Target = Ip4;
+    fn deref(&self) -> &Ip4 {
+        &self.0
+    }
+}
+
+impl DerefMut for Ip4Guard<'_> {
+    fn deref_mut(&mut self) -> &mut Ip4 {
+        &mut self.0
+    }
+}
+
+impl Drop for Ip4Guard<'_> {
+    fn drop(&mut self) {
+        let p = self.0.params;
+        if **self.0.data.params.load() != p {
+            self.0.data.params.store(Arc::new(p));
+        }
+    }
 }
 
 impl Default for Ip4 {
@@ -129,12 +193,25 @@ impl Ip4 {
     /// State with the special routes every router has: 0.0.0.0/8, 224.0.0.0/4 (no
     /// multicast forwarding yet), 240.0.0.0/4 and 255.255.255.255/32 drop.
     pub fn new() -> Ip4 {
+        Ip4::with_qsbr(::fib::Qsbr::new())
+    }
+
+    /// [`Ip4::new`] whose freed FIB groups and DPO indices wait for the readers of `qsbr`.
+    pub fn with_qsbr(qsbr: Arc<::fib::Qsbr>) -> Ip4 {
+        let fib = Ip4Fib::with_qsbr(qsbr.clone());
+        let dpos = DpoTable::new(qsbr);
+        let data = Arc::new(Ip4Data {
+            fib: fib.table(),
+            dpos: dpos.published(),
+            params: ArcSwap::from_pointee(Ip4Params::default()),
+            garp: Mutex::new(Vec::new()),
+        });
         let mut ip4 = Ip4 {
-            fib: Ip4Fib::new(),
-            dpos: DpoTable::new(),
+            fib,
+            dpos,
             routes: BTreeMap::new(),
-            garp: Vec::new(),
             params: Ip4Params::default(),
+            data,
         };
         for (net, len) in [
             (Ipv4Addr::new(0, 0, 0, 0), 8),
@@ -146,6 +223,17 @@ impl Ip4 {
             let _ = ip4.set_source(u32::from(net), len, RouteSource::Special, Some(Dpo::Drop));
         }
         ip4
+    }
+
+    /// The data path's side.
+    pub fn data(&self) -> &Arc<Ip4Data> {
+        &self.data
+    }
+
+    /// Queues a gratuitous ARP for `ip4-neighbor-process`.
+    pub(crate) fn queue_garp(&self, if_index: IfIndex, a: Ipv4Addr) {
+        let mut g = self.data.garp.lock().unwrap_or_else(|e| e.into_inner());
+        g.push((if_index, a));
     }
 
     /// The leaf for `dst` (longest-prefix match).
@@ -191,19 +279,29 @@ impl Ip4 {
         match best {
             Some(d) => {
                 let i = self.dpos.intern(d);
-                if let Err(e) = self.fib.insert(key.0, key.1, i) {
-                    // Keep routes and FIB in step: forget what could not be installed.
-                    if let Some(e) = self.routes.get_mut(&key) {
-                        e.sources.clear();
+                self.dpos.hold(i);
+                match self.fib.insert(key.0, key.1, i) {
+                    Ok(old) => {
+                        if let Some(o) = old {
+                            self.dpos.release(o);
+                        }
                     }
-                    self.routes.remove(&key);
-                    self.fib.remove(key.0, key.1);
-                    return Err(Ip4ConfigError::Fib(e.to_string()));
+                    Err(e) => {
+                        self.dpos.release(i);
+                        // Keep routes and FIB in step: forget what could not be installed.
+                        self.routes.remove(&key);
+                        if let Some(o) = self.fib.remove(key.0, key.1) {
+                            self.dpos.release(o);
+                        }
+                        return Err(Ip4ConfigError::Fib(e.to_string()));
+                    }
                 }
             }
             None => {
                 self.routes.remove(&key);
-                self.fib.remove(key.0, key.1);
+                if let Some(o) = self.fib.remove(key.0, key.1) {
+                    self.dpos.release(o);
+                }
             }
         }
         Ok(())

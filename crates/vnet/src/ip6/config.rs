@@ -200,6 +200,8 @@ impl Vnet {
         if is_link_local(&a) {
             return Ok(());
         }
+        // Readers see the address before a route sends packets to it.
+        ifs.publish();
         let mut ip6 = self.ip6_mut();
         ip6.set_source(
             u128::from(a),
@@ -309,6 +311,8 @@ impl Vnet {
             })
             .collect();
         let dpo = Ip6::static_dpo(&resolved)?;
+        // New adjacencies are published before a DPO (and then a leaf) names them.
+        adjs.publish();
         let e = ip6.routes.entry(k).or_default();
         e.paths = paths;
         e.sources.insert(RouteSource::Static, dpo);
@@ -352,7 +356,7 @@ impl Vnet {
 
     /// Every route, by prefix (for `show ip6 fib`).
     pub fn ip6_routes(&self) -> Vec<Route6> {
-        let ip6 = self.ip6();
+        let ip6 = self.ip6_mut();
         ip6.routes
             .iter()
             .filter_map(|(k, e)| {
@@ -369,7 +373,7 @@ impl Vnet {
 
     /// The route `dst` matches and its DPO (for `show ip6 fib <addr>` and tests).
     pub fn ip6_lookup(&self, dst: Ipv6Addr) -> Dpo {
-        let ip6 = self.ip6();
+        let ip6 = self.ip6_mut();
         ip6.dpos.get(ip6.lookup(dst)).clone()
     }
 

@@ -61,7 +61,7 @@ pub struct Ip6IcmpError {
 impl Ip6IcmpError {
     /// The node, with the rate limits of `vnet`'s [`super::Ip6Params`].
     pub fn new(vnet: &Vnet) -> Ip6IcmpError {
-        let p = vnet.ip6().params;
+        let p = vnet.ip6().params();
         Ip6IcmpError {
             vnet: vnet.clone(),
             limiter: PerInterfaceLimiter::new(p.icmp_rate_per_sec, p.icmp_burst),

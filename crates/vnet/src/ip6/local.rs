@@ -78,7 +78,7 @@ pub struct Ip6Local {
 impl Ip6Local {
     /// The node, with the reassembly bounds of `vnet`'s [`super::Ip6Params`].
     pub fn new(vnet: &Vnet) -> Ip6Local {
-        let p = vnet.ip6().params;
+        let p = vnet.ip6().params();
         Ip6Local {
             vnet: vnet.clone(),
             reassembly: Reassembly6::new(

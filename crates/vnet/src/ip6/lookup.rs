@@ -16,7 +16,7 @@ use super::{is_link_local, names, ADJ_GLEAN};
 use crate::adj::{AdjState, AdjTable};
 use crate::dpo::Dpo;
 use crate::interface::{Interfaces, IF_NONE};
-use crate::{opaque, Vnet};
+use crate::{opaque, StateReader, Vnet};
 use buf::{Frame, FRAME_SIZE};
 use core::net::{IpAddr, Ipv6Addr};
 use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
@@ -75,6 +75,8 @@ pub fn flow_hash<T: AsRef<[u8]>>(p: &Ipv6Packet<T>) -> u32 {
 #[derive(Debug)]
 pub struct Ip6Lookup {
     vnet: Vnet,
+    /// This graph's registration as a FIB reader (online only while looking up).
+    reader: StateReader,
     dst: Box<[u128; FRAME_SIZE]>,
     /// The source is link-local (read with the destination, in the first pass).
     ll_src: Box<[bool; FRAME_SIZE]>,
@@ -87,6 +89,7 @@ impl Ip6Lookup {
     pub fn new(vnet: &Vnet) -> Ip6Lookup {
         Ip6Lookup {
             vnet: vnet.clone(),
+            reader: vnet.reader(),
             dst: Box::new([0; FRAME_SIZE]),
             ll_src: Box::new([false; FRAME_SIZE]),
             leaf: Box::new([0; FRAME_SIZE]),
@@ -200,6 +203,9 @@ impl Node for Ip6Lookup {
         // Lock order: interfaces → adjacencies → ip6, as the control plane.
         let ifs = self.vnet.interfaces();
         let adjs = self.vnet.adjacencies();
+        // Online in the FIB's grace-period domain until `section` drops: the leaves (DPO
+        // indices) read below stay valid that long.
+        let section = self.reader.enter();
         let ip6 = self.vnet.ip6();
         ip6.fib.lookup_bulk(&self.dst[..n], &mut self.leaf[..n]);
         let dpos = ip6.dpos();
@@ -280,7 +286,8 @@ impl Node for Ip6Lookup {
                 trace(cx, b, leaf, dpo);
             }
         }
-        drop(ip6);
+        drop(dpos);
+        drop(section);
         drop(adjs);
         drop(ifs);
         self.codes.dispatch(cx, frame, |c| {

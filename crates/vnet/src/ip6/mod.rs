@@ -13,9 +13,10 @@
 //!                                            └▶ ip6-icmp-error (unreachable) ─▶ ip6-lookup
 //! ```
 //!
-//! [`Ip6`] holds the FIB (prefix → [`DpoIndex`], on `crates/fib`'s [`fib::Lpm6`]), the
-//! [`DpoTable`] and the route entries; it lives in [`crate::Vnet::ip6`] behind an `RwLock`
-//! that `ip6-lookup` reads once per frame. The control plane is the `ip6_*` methods of
+//! [`Ip6`] is the writer's side: the FIB (prefix → [`DpoIndex`], on `crates/fib`'s
+//! [`fib::Lpm6`]), the [`DpoTable`] and the route entries, behind the writer `Mutex` of
+//! [`crate::Vnet::ip6_mut`]; [`Ip6Data`] is what `ip6-lookup` reads without a lock
+//! ([`crate::Vnet::ip6`]), as IPv4's. The control plane is the `ip6_*` methods of
 //! [`crate::Vnet`], in [`config`].
 //!
 //! Link-local (`fe80::/10`) and multicast (`ff00::/8`) destinations never reach the FIB:
@@ -88,10 +89,14 @@ pub(crate) mod nexts {
 pub use config::{Ip6ConfigError, Path6, Route6};
 pub use fib::Ip6Fib;
 
-use crate::dpo::{Dpo, DpoIndex, DpoTable};
+use crate::dpo::{Dpo, DpoIndex, DpoTable, Dpos};
 use crate::ip4::RouteSource;
+use crate::state::Snapshot;
+use arc_swap::ArcSwap;
 use core::net::Ipv6Addr;
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, MutexGuard};
 
 /// Node names of the IPv6 path.
 pub mod names {
@@ -155,14 +160,66 @@ pub(crate) struct Entry {
     pub(crate) paths: Vec<Path6>,
 }
 
-/// The IPv6 forwarding state. Change it through the `ip6_*` methods of [`crate::Vnet`].
+/// The IPv6 forwarding state, the writer's side. Change it through the `ip6_*` methods of
+/// [`crate::Vnet`].
 #[derive(Debug)]
 pub struct Ip6 {
     pub(crate) fib: Ip6Fib,
     pub(crate) dpos: DpoTable,
     pub(crate) routes: BTreeMap<(u128, u8), Entry>,
-    /// Tunables.
+    /// Tunables (published to [`Ip6Data::params`] when the writer's guard drops).
     pub params: Ip6Params,
+    data: Arc<Ip6Data>,
+}
+
+/// The IPv6 state as the data path reads it: no lock, while the writer changes routes.
+#[derive(Debug)]
+pub struct Ip6Data {
+    /// The FIB's read handle (lock-free; leaves are [`DpoIndex`]es). Look up only inside a
+    /// [`crate::StateReader::enter`] section.
+    pub fib: ::fib::Lpm6Table,
+    dpos: Arc<ArcSwap<Dpos>>,
+    params: ArcSwap<Ip6Params>,
+}
+
+impl Ip6Data {
+    /// The DPOs the leaves index; load it after the lookups of a frame (as IPv4's).
+    #[inline]
+    pub fn dpos(&self) -> Snapshot<Dpos> {
+        self.dpos.load()
+    }
+
+    /// The tunables.
+    pub fn params(&self) -> Ip6Params {
+        **self.params.load()
+    }
+}
+
+/// The writer's hold on [`Ip6`] ([`crate::Vnet::ip6_mut`]); publishes changed tunables
+/// when dropped.
+#[derive(Debug)]
+pub struct Ip6Guard<'a>(pub(crate) MutexGuard<'a, Ip6>);
+
+impl Deref for Ip6Guard<'_> {
+    type Target = Ip6;
+    fn deref(&self) -> &Ip6 {
+        &self.0
+    }
+}
+
+impl DerefMut for Ip6Guard<'_> {
+    fn deref_mut(&mut self) -> &mut Ip6 {
+        &mut self.0
+    }
+}
+
+impl Drop for Ip6Guard<'_> {
+    fn drop(&mut self) {
+        let p = self.0.params;
+        if **self.0.data.params.load() != p {
+            self.0.data.params.store(Arc::new(p));
+        }
+    }
 }
 
 impl Default for Ip6 {
@@ -176,11 +233,24 @@ impl Ip6 {
     /// and `ff00::/8` drop (link-local and multicast are decided before the FIB; their
     /// entries are for `show ip6 fib`).
     pub fn new() -> Ip6 {
+        Ip6::with_qsbr(::fib::Qsbr::new())
+    }
+
+    /// [`Ip6::new`] whose freed FIB groups and DPO indices wait for the readers of `qsbr`.
+    pub fn with_qsbr(qsbr: Arc<::fib::Qsbr>) -> Ip6 {
+        let fib = Ip6Fib::with_qsbr(qsbr.clone());
+        let dpos = DpoTable::new(qsbr);
+        let data = Arc::new(Ip6Data {
+            fib: fib.table(),
+            dpos: dpos.published(),
+            params: ArcSwap::from_pointee(Ip6Params::default()),
+        });
         let mut ip6 = Ip6 {
-            fib: Ip6Fib::new(),
-            dpos: DpoTable::new(),
+            fib,
+            dpos,
             routes: BTreeMap::new(),
             params: Ip6Params::default(),
+            data,
         };
         for (net, len) in [
             (Ipv6Addr::UNSPECIFIED, 128),
@@ -192,6 +262,11 @@ impl Ip6 {
             let _ = ip6.set_source(u128::from(net), len, RouteSource::Special, Some(Dpo::Drop));
         }
         ip6
+    }
+
+    /// The data path's side.
+    pub fn data(&self) -> &Arc<Ip6Data> {
+        &self.data
     }
 
     /// The leaf for `dst` (longest-prefix match).
@@ -237,15 +312,28 @@ impl Ip6 {
         match best {
             Some(d) => {
                 let i = self.dpos.intern(d);
-                if let Err(e) = self.fib.insert(key.0, key.1, i) {
-                    self.routes.remove(&key);
-                    self.fib.remove(key.0, key.1);
-                    return Err(Ip6ConfigError::Fib(e.to_string()));
+                self.dpos.hold(i);
+                match self.fib.insert(key.0, key.1, i) {
+                    Ok(old) => {
+                        if let Some(o) = old {
+                            self.dpos.release(o);
+                        }
+                    }
+                    Err(e) => {
+                        self.dpos.release(i);
+                        self.routes.remove(&key);
+                        if let Some(o) = self.fib.remove(key.0, key.1) {
+                            self.dpos.release(o);
+                        }
+                        return Err(Ip6ConfigError::Fib(e.to_string()));
+                    }
                 }
             }
             None => {
                 self.routes.remove(&key);
-                self.fib.remove(key.0, key.1);
+                if let Some(o) = self.fib.remove(key.0, key.1) {
+                    self.dpos.release(o);
+                }
             }
         }
         Ok(())
