@@ -14,7 +14,13 @@
 //! - (b) uplane with `driver = "af_xdp"` (no kernel addresses, `ip_forward=0`), pinned to
 //!   the last CPU; if AF_XDP cannot attach, uplane falls back to AF_PACKET, which the bench
 //!   reads from `show hardware-interfaces` and says in the BENCH name;
-//! - (c) uplane with `driver = "af_packet"`, pinned likewise.
+//! - (c) uplane with `driver = "af_packet"`, pinned likewise;
+//! - (d) `dpdk-testpmd` (DPDK 22.11, Debian's dpdk-dev with librte-net-af-xdp23) in io
+//!   mode with two `net_af_xdp` vdevs on lan and wan (`--no-huge`, its forwarding lcore
+//!   pinned to the last CPU at nice -10 like uplane). io mode forwards frames unchanged (no
+//!   ARP, no routing, no TTL), so h1 and h2 get static neighbours for their gateways that
+//!   name each other's MAC: testpmd is a wire between them. Without testpmd or the PMD the
+//!   path is skipped and said so.
 //!
 //! uplane runs at nice -10: the kernel forwards in softirq context, which ordinary tasks
 //! never preempt, while uplane's poll loop is an ordinary task; on a shared machine at nice
@@ -114,8 +120,15 @@ fn main() {
     };
     let dir = TempDir::new();
 
-    let mut best: [Option<Measure>; 3] = [None, None, None];
-    let paths = [Path3::Kernel, Path3::AfXdp, Path3::AfPacket];
+    let testpmd = testpmd_available();
+    if let Err(why) = &testpmd {
+        println!("veth_forward: (d) dpdk-testpmd not measured: {why}");
+    }
+    let mut best: [Option<Measure>; 4] = [None, None, None, None];
+    let mut paths = vec![Path3::Kernel, Path3::AfXdp, Path3::AfPacket];
+    if testpmd.is_ok() {
+        paths.push(Path3::Testpmd);
+    }
     for round in 1..=rounds {
         for (i, p) in paths.iter().enumerate() {
             match measure(&lab, &dir.0, &bins, *p) {
@@ -146,7 +159,7 @@ fn main() {
         }
     }
 
-    let [kernel, xdp, packet] = best;
+    let [kernel, xdp, packet, tpmd] = best;
     if let Some(x) = &xdp {
         if !x.runtime.is_empty() {
             println!(
@@ -196,6 +209,95 @@ fn main() {
             m.gbps, kernel.gbps
         );
     }
+    if let (Some(x), Some(t)) = (&xdp, &tpmd) {
+        if !x.fell_back {
+            report_rate(
+                "veth-forward-af-xdp-vs-testpmd",
+                "Mpps",
+                x.mpps,
+                Some(("dpdk-testpmd-af-xdp", t.mpps)),
+            );
+            println!(
+                "(info) iperf3 through dpdk-testpmd (io mode: a wire, no routing): {:.2} \
+                 Gbit/s; uplane AF_XDP {:.2} Gbit/s",
+                t.gbps, x.gbps
+            );
+        }
+    }
+    println!("veth_forward: packets per busy CPU-second (Mpps / machine-wide busy CPUs):");
+    for m in [Some(&kernel), xdp.as_ref(), packet.as_ref(), tpmd.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "  {:<24} {:.3} Mpps on {:.2} busy CPUs = {:.3} Mpps per CPU-second{}",
+            m.label,
+            m.mpps,
+            m.busy_cpus,
+            m.mpps / m.busy_cpus.max(0.01),
+            match m.router_cpus {
+                Some(c) => format!(" (the router process itself used {c:.2} CPUs)"),
+                None => String::new(),
+            }
+        );
+    }
+    if let Some(x) = &xdp {
+        let per = |m: &Measure| m.mpps / m.busy_cpus.max(0.01);
+        let mut line = format!(
+            "veth_forward: per CPU-second, uplane AF_XDP / linux-kernel {:.2}",
+            per(x) / per(&kernel)
+        );
+        if let Some(t) = &tpmd {
+            let _ = write!(
+                line,
+                ", uplane AF_XDP / dpdk-testpmd {:.2}",
+                per(x) / per(t)
+            );
+        }
+        println!("{line}");
+    }
+    println!(
+        "veth_forward: what limits these figures on this machine: the generator (trafgen, \
+         CPU 0), the veth transmit into the router namespace and the sink's receive all run \
+         in softirq on the CPUs that also run the router; the kernel path forwards in the \
+         sender's softirq on CPU 0 alone, while uplane and testpmd poll on CPU 1 and their \
+         AF_XDP copy-mode transmit (a sendto kick that copies each frame into an skb and \
+         runs the wan veth transmit and h2's receive in that syscall) is charged to CPU 1 too. \
+         With 2 cores every path is CPU-bound: see each round's cpu split above."
+    );
+}
+
+/// Whether `dpdk-testpmd` and DPDK's AF_XDP PMD are installed.
+fn testpmd_available() -> Result<(), String> {
+    if !have("dpdk-testpmd") {
+        return Err("dpdk-testpmd is missing (scripts/setup installs dpdk-dev)".into());
+    }
+    let pmd = ["/usr/lib/x86_64-linux-gnu", "/usr/lib", "/usr/lib64"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .flatten()
+        .chain(
+            ["/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0"]
+                .iter()
+                .filter_map(|d| std::fs::read_dir(d).ok())
+                .flatten()
+                .flatten(),
+        )
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("librte_net_af_xdp.so")
+        });
+    if pmd {
+        Ok(())
+    } else {
+        Err(
+            "DPDK's AF_XDP PMD (librte_net_af_xdp) is missing (scripts/setup installs \
+             librte-net-af-xdp23)"
+                .into(),
+        )
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -203,6 +305,7 @@ enum Path3 {
     Kernel,
     AfXdp,
     AfPacket,
+    Testpmd,
 }
 
 impl Path3 {
@@ -211,6 +314,7 @@ impl Path3 {
             Path3::Kernel => "linux-kernel",
             Path3::AfXdp => "uplane af_xdp",
             Path3::AfPacket => "uplane af_packet",
+            Path3::Testpmd => "dpdk-testpmd af_xdp",
         }
     }
 }
@@ -231,6 +335,8 @@ struct Measure {
     hw: String,
     errors: String,
     uplane_note: String,
+    /// CPUs the router process (uplane, testpmd) used during the window.
+    router_cpus: Option<f64>,
 }
 
 impl Measure {
@@ -629,16 +735,20 @@ impl Uplane {
 
     fn stop(mut self, lab: &Lab) {
         self.proc.stop("TERM", Duration::from_secs(3));
-        // A program left attached (a crash) would swallow the next path's packets.
-        for dev in ["lan", "wan"] {
-            let attached = link_json(lab, "router", dev)
-                .map(|v| v.get("xdp").is_some())
-                .unwrap_or(false);
-            if attached {
-                println!("veth_forward: note: an XDP program stayed on router/{dev}; removing it");
-                for mode in ["xdp", "xdpgeneric", "xdpdrv"] {
-                    let _ = lab.ip("router", &["link", "set", "dev", dev, mode, "off"]);
-                }
+        detach_leftover_xdp(lab);
+    }
+}
+
+/// A program left attached on lan or wan (a crash) would swallow the next path's packets.
+fn detach_leftover_xdp(lab: &Lab) {
+    for dev in ["lan", "wan"] {
+        let attached = link_json(lab, "router", dev)
+            .map(|v| v.get("xdp").is_some())
+            .unwrap_or(false);
+        if attached {
+            println!("veth_forward: note: an XDP program stayed on router/{dev}; removing it");
+            for mode in ["xdp", "xdpgeneric", "xdpdrv"] {
+                let _ = lab.ip("router", &["link", "set", "dev", dev, mode, "off"]);
             }
         }
     }
@@ -665,6 +775,117 @@ fn kernel_router(lab: &Lab, on: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// `dpdk-testpmd` in io mode between lan and wan (`net_af_xdp` vdevs), main lcore on CPU 0,
+/// its forwarding lcore on the last CPU, at nice -10 like uplane; its output goes to
+/// `testpmd.log` in `dir`.
+fn start_testpmd(lab: &Lab, dir: &Path) -> Result<Proc, String> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let log = std::fs::File::create(dir.join("testpmd.log")).map_err(|e| e.to_string())?;
+    let mut cmd = ns_cmd(lab, "router")?;
+    cmd.args([
+        "nice",
+        "-n",
+        "-10",
+        "dpdk-testpmd",
+        "--no-huge",
+        "-m",
+        "512",
+        "--no-pci",
+    ])
+    .args([
+        "--file-prefix",
+        &format!("uplane-bench-{}", std::process::id()),
+    ])
+    .arg("-l")
+    .arg(format!("0,{}", cpus - 1))
+    .args([
+        "--vdev",
+        "net_af_xdp0,iface=lan,start_queue=0,queue_count=1",
+        "--vdev",
+        "net_af_xdp1,iface=wan,start_queue=0,queue_count=1",
+        "--",
+        "--forward-mode=io",
+        "--nb-cores=1",
+        "--auto-start",
+        "--stats-period",
+        "1",
+        "--total-num-mbufs=16384",
+    ])
+    .stdin(Stdio::null())
+    .stdout(log.try_clone().map_err(|e| e.to_string())?)
+    .stderr(log);
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("starting dpdk-testpmd: {e}"))?;
+    let p = Proc {
+        child,
+        group: false,
+    };
+    // Ready once both ports forward: its log says so.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = std::fs::read_to_string(dir.join("testpmd.log")).unwrap_or_default();
+        if text.contains("Port statistics") {
+            return Ok(p);
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "dpdk-testpmd did not start forwarding; log:\n{text}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// testpmd's io mode is a wire: h1's gateway is h2's MAC and h2's is h1's (permanent
+/// entries; `on = false` removes them).
+fn wire_neighbours(lab: &Lab, on: bool) -> Result<(), String> {
+    let mac = |ns: &str| -> Result<String, String> {
+        Ok(link_json(lab, ns, "eth0")?["address"]
+            .as_str()
+            .ok_or("no MAC")?
+            .to_string())
+    };
+    let e = |x: testkit::LabError| x.to_string();
+    if on {
+        let (m1, m2) = (mac("h1")?, mac("h2")?);
+        lab.ip(
+            "h1",
+            &[
+                "neigh",
+                "replace",
+                "10.1.0.1",
+                "lladdr",
+                &m2,
+                "dev",
+                "eth0",
+                "nud",
+                "permanent",
+            ],
+        )
+        .map_err(e)?;
+        lab.ip(
+            "h2",
+            &[
+                "neigh",
+                "replace",
+                "10.2.0.1",
+                "lladdr",
+                &m1,
+                "dev",
+                "eth0",
+                "nud",
+                "permanent",
+            ],
+        )
+        .map_err(e)?;
+    } else {
+        let _ = lab.ip("h1", &["neigh", "del", "10.1.0.1", "dev", "eth0"]);
+        let _ = lab.ip("h2", &["neigh", "del", "10.2.0.1", "dev", "eth0"]);
+    }
+    Ok(())
+}
+
 /// One path in one round: router set up, ARP resolved, trafgen window, iperf3, torn down.
 fn measure(
     lab: &Lab,
@@ -676,15 +897,35 @@ fn measure(
         label: path.label().to_string(),
         ..Measure::default()
     };
+    if let Path3::Testpmd = path {
+        wire_neighbours(lab, true)?;
+        let r = start_testpmd(lab, dir).and_then(|mut tp| {
+            let pid = tp.child.id();
+            let r = measure_running(lab, dir, path, None, Some(pid), &mut m);
+            tp.stop("INT", Duration::from_secs(5));
+            if r.is_err() {
+                println!(
+                    "testpmd log:\n{}",
+                    std::fs::read_to_string(dir.join("testpmd.log")).unwrap_or_default()
+                );
+            }
+            r
+        });
+        detach_leftover_xdp(lab);
+        wire_neighbours(lab, false)?;
+        kernel_router(lab, false)?;
+        return r.map(|()| m);
+    }
     let uplane = match path {
-        Path3::Kernel => {
+        Path3::Kernel | Path3::Testpmd => {
             kernel_router(lab, true)?;
             None
         }
         Path3::AfXdp => Some(Uplane::start(lab, dir, bins, "af_xdp")?),
         Path3::AfPacket => Some(Uplane::start(lab, dir, bins, "af_packet")?),
     };
-    let r = measure_running(lab, dir, path, uplane.as_ref(), &mut m);
+    let pid = uplane.as_ref().map(|u| u.proc.child.id());
+    let r = measure_running(lab, dir, path, uplane.as_ref(), pid, &mut m);
     match uplane {
         Some(u) => {
             if r.is_err() {
@@ -703,6 +944,7 @@ fn measure_running(
     dir: &Path,
     path: Path3,
     uplane: Option<&Uplane>,
+    router_pid: Option<u32>,
     m: &mut Measure,
 ) -> Result<(), String> {
     // Resolves ARP on both sides (and checks the path works at all).
@@ -764,7 +1006,7 @@ fn measure_running(
             counter(lab, "h1", "eth0", "tx")?,
             counter(lab, "h2", "eth0", "rx")?,
             cpu_jiffies(),
-            uplane.map(|u| proc_jiffies(u.proc.child.id())),
+            router_pid.map(proc_jiffies),
             uplane.map(Uplane::counters).transpose()?,
             uplane.and_then(Uplane::lan_redirects),
             per_cpu_jiffies(),
@@ -791,9 +1033,12 @@ fn measure_running(
         0.0
     };
 
+    let ticks = 100.0; // USER_HZ
+    let up_cpu = (b.4.unwrap_or(0) - a.4.unwrap_or(0)) as f64 / ticks / secs;
+    if router_pid.is_some() {
+        m.router_cpus = Some(up_cpu);
+    }
     if let Some(u) = uplane {
-        let ticks = 100.0; // USER_HZ
-        let up_cpu = (b.4.unwrap_or(0) - a.4.unwrap_or(0)) as f64 / ticks / secs;
         let ((rx0, tx0, d0), (rx1, tx1, d1)) = (a.5.unwrap_or_default(), b.5.unwrap_or_default());
         let mut note = String::new();
         let _ = write!(
