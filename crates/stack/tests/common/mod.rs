@@ -214,6 +214,9 @@ impl Pair {
         due.sort_by_key(|p| (p.at, p.order));
         for p in &due {
             self.deliver(p.to_b, p.src, p.dst, &p.bytes);
+            // The sans-IO contract: poll the output after every input (so a receiver
+            // ACKs as it goes, not once per burst).
+            self.flush(!p.to_b);
             progress = true;
         }
         for ep in [&mut self.a, &mut self.b] {

@@ -175,14 +175,17 @@ impl Connection {
         let new_sack =
             self.sack_enabled && seg.sack_ranges[0].is_some() && self.take_sack_blocks(seg, ack);
         let wnd = u32::from(seg.window_len) << self.snd_wscale;
+        let classic_dup = ack == self.snd_una
+            && self.snd_max > self.snd_una
+            && payload.is_empty()
+            && !f.contains(TcpFlags::FIN)
+            && wnd == self.snd_wnd;
         if ack > self.snd_una {
             self.on_new_ack(now, ack);
-        } else if ack == self.snd_una
-            && self.snd_max > self.snd_una
-            && ((payload.is_empty() && !f.contains(TcpFlags::FIN) && wnd == self.snd_wnd)
-                || new_sack)
-        {
-            // RFC 6675 §2: an ACK bringing new SACK information counts as a duplicate.
+        }
+        // RFC 6675 §2, §5: an ACK bringing new SACK information counts as a duplicate,
+        // even when it also advances SND.UNA.
+        if classic_dup || (new_sack && self.snd_max > self.snd_una) {
             self.on_dup_ack();
         }
         // Window update (SND.WL1/SND.WL2 rule).
