@@ -212,7 +212,8 @@ fn rto_backs_off_exponentially_and_karn_ignores_retransmitted_samples() {
     let (ack2, _) = one(&mut b, now + 30 * MILLIS + SECONDS);
     a.handle_segment(now + 60 * MILLIS, &ack2, &[]);
     assert!(a.smoothed_rtt().is_some());
-    assert_eq!(a.rto(), 200 * MILLIS);
+    // SRTT 7.5 ms (from 0 and 60 ms), 4 × RTTVAR 60 ms < the 200 ms minimum.
+    assert_eq!(a.rto(), 207_500_000, "backoff cleared by the fresh sample");
 }
 
 #[test]

@@ -1,4 +1,10 @@
-//! Retransmission timeout per RFC 6298.
+//! Retransmission timeout per RFC 6298, with Linux's reading of the minimum.
+//!
+//! `RTO = SRTT + max(min_rto, 4 × RTTVAR)`: RFC 6298 §2 writes `max(G, K × RTTVAR)` with
+//! G the clock granularity and clamps the sum at 1 s. With a 200 ms minimum applied to the
+//! sum, a steady path whose RTT is above 200 ms (RTTVAR → 0) gets RTO ≈ RTT, and the RTO
+//! fires while fast recovery's retransmission is still on its way; applying the minimum
+//! to the variance term (as Linux does) keeps RTO ≥ SRTT + 200 ms.
 
 use crate::Instant;
 
@@ -36,8 +42,7 @@ impl RttEstimator {
             self.rttvar = r / 2;
             self.has_sample = true;
         }
-        // G (clock granularity) is 1 ns here, so max(G, 4*RTTVAR) is 4*RTTVAR.
-        self.base = (self.srtt + 4 * self.rttvar).clamp(min, max);
+        self.base = (self.srtt + (4 * self.rttvar).max(min)).min(max);
         self.backoff = 0;
     }
 
@@ -77,10 +82,11 @@ mod tests {
         assert_eq!(e.rto(60 * SECONDS), 1000 * MILLIS);
         assert_eq!(e.rto(600 * MILLIS), 600 * MILLIS);
         e.sample(100 * MILLIS, 300 * MILLIS, 60 * SECONDS);
+        // SRTT 100 ms, 4 × RTTVAR 112.5 ms < 300 ms: RTO = 100 + 300 ms.
         assert_eq!(
             e.rto(60 * SECONDS),
-            300 * MILLIS,
-            "min clamp; backoff cleared"
+            400 * MILLIS,
+            "the minimum bounds the variance term; backoff cleared"
         );
     }
 }
