@@ -135,9 +135,23 @@ impl Lpm6Table {
 
     /// Looks up `addrs` (`u128::from(Ipv6Addr)`) into `out` ([`NO_ROUTE`] where nothing
     /// matches). Handles `min(addrs.len(), out.len())` entries.
+    ///
+    /// A key sharing the bits that chose the previous answer's slot (its /24, /32, … /128)
+    /// gets that answer without a walk: leaf pushing makes one slot the answer for all of
+    /// them. Packets of a frame mostly go to few prefixes, so most lookups cost a mask and
+    /// a compare instead of one dependent load per stride.
     pub fn lookup_bulk(&self, addrs: &[u128], out: &mut [u32]) {
+        // (previous key & mask, mask, answer); mask 0 with an impossible key never matches.
+        let (mut key, mut mask, mut value) = (1u128, 0u128, NO_ROUTE);
         for (&a, o) in addrs.iter().zip(out.iter_mut()) {
-            *o = self.t.lookup6(a);
+            if a & mask != key {
+                let (v, depth) = self.t.lookup6_depth(a);
+                // depth is 24..=128: the shift is 0..=104.
+                mask = u128::MAX << (128 - depth.clamp(24, 128));
+                key = a & mask;
+                value = v;
+            }
+            *o = value;
         }
     }
 }
@@ -145,4 +159,44 @@ impl Lpm6Table {
 /// `addr` with the bits past `len` cleared (`len` above 128 keeps it whole).
 pub fn mask6(addr: Ipv6Addr, len: u8) -> Ipv6Addr {
     Ipv6Addr::from(crate::trie::mask(u128::from(addr), len.min(128)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bulk form reuses an answer only for keys under the same slot: neighbours that
+    /// cross into a longer (or no) prefix still get their own answer.
+    #[test]
+    fn bulk_reuse_stops_at_the_answers_slot() {
+        let mut t = Lpm6::new(64).expect("lpm");
+        let a = |s: &str| u128::from(s.parse::<Ipv6Addr>().expect("addr"));
+        t.insert("2001:db8:1::".parse().expect("p"), 48, 1)
+            .expect("ins");
+        t.insert("2001:db8:1:2::".parse().expect("p"), 64, 2)
+            .expect("ins");
+        t.insert("2001:db8:1:2::7".parse().expect("p"), 128, 3)
+            .expect("ins");
+        t.insert("2001:db8::".parse().expect("p"), 32, 4)
+            .expect("ins");
+        let keys = [
+            a("2001:db8:1::1"),
+            a("2001:db8:1::2"),
+            a("2001:db8:1:2::6"),
+            a("2001:db8:1:2::7"),
+            a("2001:db8:1:2::8"),
+            a("2001:db8:1:3::1"),
+            a("2001:db8:2::1"),
+            a("2001:db8:1:ff00::"),
+            a("2001:db9::1"),
+            a("2001:db9::2"),
+            a("2001:db8:1::3"),
+        ];
+        let mut out = [0; 11];
+        t.table().lookup_bulk(&keys, &mut out);
+        assert_eq!(out, [1, 1, 2, 3, 2, 1, 4, 1, NO_ROUTE, NO_ROUTE, 1]);
+        for (&k, &o) in keys.iter().zip(&out) {
+            assert_eq!(t.table().lookup_raw(k), o, "{k:#x}");
+        }
+    }
 }

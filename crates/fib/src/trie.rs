@@ -79,21 +79,26 @@ impl Tables {
     /// IPv6 lookup: one load per stride until a leaf.
     #[inline(always)]
     pub(crate) fn lookup6(&self, k: u128) -> u32 {
+        self.lookup6_depth(k).0
+    }
+
+    /// IPv6 lookup returning, with the answer, how many leading bits of `k` chose the slot
+    /// it came from (24, 32, … 128). Leaf pushing makes that slot the answer for every key
+    /// sharing those bits. Bytes of the key index the groups directly (no 128-bit shifts).
+    #[inline(always)]
+    pub(crate) fn lookup6_depth(&self, k: u128) -> (u32, u32) {
+        let bytes = k.to_be_bytes();
         let mut e = self.root[(k >> 104) as usize].load(Ordering::Acquire);
-        let mut shift = 96u32;
-        // At most 13 more strides: bounded even if an entry were corrupt.
-        for _ in 0..13 {
-            if e & EXT == 0 {
-                return e;
-            }
-            e = self.group_entry(e, (k >> shift) as u32);
-            shift = shift.saturating_sub(8);
+        // At most 13 more strides (bytes 3..16): bounded even if an entry were corrupt.
+        let mut i = 3;
+        while e & EXT != 0 {
+            let Some(&byte) = bytes.get(i) else {
+                return (NO_ROUTE, 128);
+            };
+            e = self.group_entry(e, u32::from(byte));
+            i += 1;
         }
-        if e & EXT == 0 {
-            e
-        } else {
-            NO_ROUTE
-        }
+        (e, 8 * i as u32)
     }
 }
 
