@@ -210,7 +210,7 @@ fn one(cx: &mut Ctx<'_>, adjs: &AdjTable, b: &mut Buf, tracing: bool) -> Next {
 /// Copies the L2 header: fixed-size moves for the usual lengths (untagged, one tag)
 /// instead of a `memcpy` call per packet.
 #[inline(always)]
-fn copy_rewrite(h: &mut [u8], rw: &[u8]) {
+pub(crate) fn copy_rewrite(h: &mut [u8], rw: &[u8]) {
     if let (Ok(d), Ok(s)) = (
         <&mut [u8; 14]>::try_from(&mut *h),
         <&[u8; 14]>::try_from(rw),

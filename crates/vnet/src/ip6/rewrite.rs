@@ -6,11 +6,11 @@
 //! `ip6-discover-neighbor`.
 
 use super::names;
-use super::nexts;
-use crate::adj::AdjState;
+use crate::adj::{AdjState, AdjTable, Adjacency};
+use crate::ip4::rewrite::copy_rewrite;
 use crate::{opaque, Vnet};
-use buf::Frame;
-use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
+use buf::{Buf, Frame, PacketMut};
+use graph::{Ctx, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
 use wire::ipv6::{Ipv6Packet, HEADER_LEN};
 
 graph::node_errors! {
@@ -37,7 +37,7 @@ const NEXT_ICMP_ERROR: Next = Next(2);
 #[derive(Debug)]
 pub struct Ip6Rewrite {
     vnet: Vnet,
-    codes: nexts::Codes,
+    nexts: Nexts,
 }
 
 impl Ip6Rewrite {
@@ -45,7 +45,7 @@ impl Ip6Rewrite {
     pub fn new(vnet: &Vnet) -> Ip6Rewrite {
         Ip6Rewrite {
             vnet: vnet.clone(),
-            codes: nexts::Codes::new(),
+            nexts: Nexts::default(),
         }
     }
 }
@@ -75,80 +75,123 @@ impl Node for Ip6Rewrite {
         let adjs = self.vnet.adjacencies();
         let pool = cx.pool();
         let tracing = cx.tracing();
-        for (b, code) in frame
-            .as_mut_slice()
-            .iter_mut()
-            .zip(self.codes.code.iter_mut())
-        {
+        // Consecutive packets mostly share their adjacency: look it up once per run. The
+        // fast path takes a packet in transit whose adjacency is complete, whose hop limit
+        // is above 1, which fits the MTU and the headroom; anything else (and every packet
+        // while tracing) goes through `one`, which sees the packet untouched.
+        let mut last: (u32, Option<&Adjacency>) = (u32::MAX, None);
+        // Bitwise OR and AND of every next: equal iff the whole frame goes one way.
+        let (mut any, mut all) = (0u16, u16::MAX);
+        for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
             let mut pkt = pool.get_mut(b);
             let ai = pkt.meta().opaque[opaque::ADJ];
-            let step = match adjs.get(ai) {
-                None => Step::Err(Ip6RewriteError::BadAdjacency),
-                Some(adj) if adj.state != AdjState::Complete => Step::Discover,
-                Some(adj) => {
-                    let (meta, data) = pkt.split();
-                    match Ipv6Packet::new_checked(data) {
-                        Err(_) => Step::Err(Ip6RewriteError::Malformed),
-                        // A packet we originate (rx_if unset) is not in transit.
-                        Ok(p) if p.hop_limit() <= 1 && meta.rx_if != crate::IF_NONE => {
-                            Step::Icmp(3 << 8, 0)
+            if ai != last.0 {
+                let adj = adjs.get(ai);
+                let fast = adj.filter(|a| a.state == AdjState::Complete && !tracing);
+                last = (ai, fast);
+            }
+            *next = match last.1 {
+                Some(adj) if fast_path(&mut pkt, adj) => NEXT_OUTPUT,
+                _ => one(cx, &adjs, b, tracing),
+            };
+            any |= next.0;
+            all &= next.0;
+        }
+        if any == all && Next(any) != Next::DROP && !frame.is_empty() {
+            cx.enqueue_frame(Next(any), frame);
+        } else {
+            cx.enqueue_to_next(frame, &self.nexts[..]);
+        }
+    }
+}
+
+/// The forwarding step for the usual packet: false, with the packet untouched, when it
+/// needs anything else (ours, hop limit ≤ 1, over the MTU, short of headroom, unreadable).
+#[inline(always)]
+fn fast_path(pkt: &mut PacketMut<'_>, adj: &Adjacency) -> bool {
+    let rw = adj.rewrite();
+    if pkt.headroom() < rw.len() {
+        return false;
+    }
+    let (meta, data) = pkt.split();
+    let Ok(mut p) = Ipv6Packet::new_checked(data) else {
+        return false;
+    };
+    let hops = p.hop_limit();
+    if hops <= 1
+        || meta.rx_if == crate::IF_NONE
+        || HEADER_LEN + usize::from(p.payload_len()) > usize::from(adj.mtu)
+    {
+        return false;
+    }
+    p.set_hop_limit(hops - 1);
+    meta.tx_if = adj.tx_if;
+    match pkt.prepend(rw.len()) {
+        Some(h) => copy_rewrite(h, rw),
+        None => debug_assert!(false, "headroom checked above"),
+    }
+    true
+}
+
+/// One packet the fast path did not take (or any packet while tracing): the full
+/// checks, the trace, and the next node.
+#[inline(never)]
+fn one(cx: &mut Ctx<'_>, adjs: &AdjTable, b: &mut Buf, tracing: bool) -> Next {
+    let pool = cx.pool();
+    let mut pkt = pool.get_mut(b);
+    let ai = pkt.meta().opaque[opaque::ADJ];
+    let step = match adjs.get(ai) {
+        None => Step::Err(Ip6RewriteError::BadAdjacency),
+        Some(adj) if adj.state != AdjState::Complete => Step::Discover,
+        Some(adj) => {
+            let (meta, data) = pkt.split();
+            match Ipv6Packet::new_checked(data) {
+                Err(_) => Step::Err(Ip6RewriteError::Malformed),
+                // A packet we originate (rx_if unset) is not in transit.
+                Ok(p) if p.hop_limit() <= 1 && meta.rx_if != crate::IF_NONE => {
+                    Step::Icmp(3 << 8, 0)
+                }
+                Ok(p) if HEADER_LEN + usize::from(p.payload_len()) > usize::from(adj.mtu) => {
+                    Step::Icmp(2 << 8, u32::from(adj.mtu))
+                }
+                Ok(mut p) => {
+                    if meta.rx_if != crate::IF_NONE {
+                        p.decrement_hop_limit();
+                    }
+                    meta.tx_if = adj.tx_if;
+                    let rw = adj.rewrite();
+                    match pkt.prepend(rw.len()) {
+                        Some(h) => {
+                            h.copy_from_slice(rw);
+                            Step::Out
                         }
-                        Ok(p)
-                            if HEADER_LEN + usize::from(p.payload_len()) > usize::from(adj.mtu) =>
-                        {
-                            Step::Icmp(2 << 8, u32::from(adj.mtu))
-                        }
-                        Ok(mut p) => {
-                            if meta.rx_if != crate::IF_NONE {
-                                p.decrement_hop_limit();
-                            }
-                            meta.tx_if = adj.tx_if;
-                            let rw = adj.rewrite();
-                            match pkt.prepend(rw.len()) {
-                                Some(h) => {
-                                    h.copy_from_slice(rw);
-                                    Step::Out
-                                }
-                                None => Step::Err(Ip6RewriteError::NoHeadroom),
-                            }
-                        }
+                        None => Step::Err(Ip6RewriteError::NoHeadroom),
                     }
                 }
-            };
-            if tracing && pool.meta(b).is_traced() {
-                trace(cx, b, ai, &step);
             }
-            *code = match step {
-                Step::Out => NEXT_OUTPUT.0,
-                Step::Discover => NEXT_DISCOVER.0,
-                Step::Icmp(ty_code, data) => {
-                    let m = pool.meta_mut(b);
-                    m.opaque[opaque::ICMP] = ty_code;
-                    m.opaque[opaque::ICMP_DATA] = data;
-                    cx.count(
-                        if ty_code >> 8 == 3 {
-                            Ip6RewriteError::HopLimitExpired
-                        } else {
-                            Ip6RewriteError::PacketTooBig
-                        },
-                        1,
-                    );
-                    NEXT_ICMP_ERROR.0
-                }
-                Step::Err(e) => nexts::DROP + e.code(),
-            };
         }
-        drop(adjs);
-        self.codes.dispatch(cx, frame, |c| {
-            [
-                Ip6RewriteError::BadAdjacency,
-                Ip6RewriteError::NoHeadroom,
-                Ip6RewriteError::Malformed,
-            ]
-            .into_iter()
-            .find(|e| e.code() == c)
-            .unwrap_or(Ip6RewriteError::Malformed)
-        });
+    };
+    if tracing && pool.meta(b).is_traced() {
+        trace(cx, b, ai, &step);
+    }
+    match step {
+        Step::Out => NEXT_OUTPUT,
+        Step::Discover => NEXT_DISCOVER,
+        Step::Icmp(ty_code, data) => {
+            let m = pool.meta_mut(b);
+            m.opaque[opaque::ICMP] = ty_code;
+            m.opaque[opaque::ICMP_DATA] = data;
+            cx.count(
+                if ty_code >> 8 == 3 {
+                    Ip6RewriteError::HopLimitExpired
+                } else {
+                    Ip6RewriteError::PacketTooBig
+                },
+                1,
+            );
+            NEXT_ICMP_ERROR
+        }
+        Step::Err(e) => cx.drop_next(b, e),
     }
 }
 
