@@ -24,6 +24,7 @@
 pub mod endpoint;
 pub mod iface;
 pub mod isn;
+pub mod net;
 pub mod socket;
 pub mod tcp;
 mod timer;

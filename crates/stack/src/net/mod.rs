@@ -1,0 +1,500 @@
+//! Blocking sockets shaped like `std::net` ([`TcpListener`], [`TcpStream`], [`UdpSocket`])
+//! over a [`Stack`] that a thread drives on a link ([`Phy`]).
+//!
+//! This module is the one place in the crate that reads a clock and starts a thread: the
+//! sans-IO core below stays free of both. [`Net::spawn`] starts the driver thread, which
+//! reads frames from the [`Phy`], runs timers, sends what the stack has to send and wakes
+//! blocked callers (and tokio tasks, with the `tokio` feature: [`tokio`]). A socket call
+//! takes the stack's lock, tries the non-blocking operation, sends what it produced, and
+//! when it would block waits on a condition variable until the driver reports progress.
+//!
+//! The driver polls the link: while frames arrive it loops without sleeping; when the link
+//! is idle it sleeps until the next timer or [`NetConfig::idle_sleep`], whichever comes
+//! first.
+
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::Waker;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::socket::{Interest, SocketError, SocketEvent, SocketHandle, Stack, Token};
+use crate::Instant;
+
+/// A link that carries whole Ethernet frames: a TAP, an AF_PACKET socket, a channel.
+pub trait Phy: Send + 'static {
+    /// One received frame into `buf`, without blocking; `None` when nothing is waiting.
+    fn recv(&mut self, buf: &mut [u8]) -> Option<usize>;
+    /// Sends one frame (dropping it is allowed when the link is full: TCP recovers).
+    fn send(&mut self, frame: &[u8]);
+}
+
+/// Settings of the driver thread.
+#[derive(Debug, Clone, Copy)]
+pub struct NetConfig {
+    /// Longest sleep when the link is idle (default 200 µs): the receive latency bound.
+    pub idle_sleep: Duration,
+    /// Frames read per round before timers and output run (default 64).
+    pub rx_batch: usize,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            idle_sleep: Duration::from_micros(200),
+            rx_batch: 64,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) stack: Stack,
+    phy: Box<dyn Phy>,
+    tx: Vec<u8>,
+    events: Vec<SocketEvent>,
+    /// Per socket index: (read waker, write waker) of a tokio task.
+    pub(crate) wakers: HashMap<usize, (Option<Waker>, Option<Waker>)>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner").field("stack", &self.stack).finish()
+    }
+}
+
+impl Inner {
+    /// Sends everything the stack has to send.
+    pub(crate) fn flush(&mut self, now: Instant) {
+        while let Some(n) = self.stack.poll_transmit(now, &mut self.tx) {
+            self.phy.send(&self.tx[..n]);
+        }
+    }
+
+    /// Takes readiness events and wakes the tasks waiting on them; true if any.
+    fn dispatch(&mut self) -> bool {
+        self.events.clear();
+        self.stack.poll_events(&mut self.events, usize::MAX);
+        for ev in &self.events {
+            if let Some((r, w)) = self.wakers.get_mut(&ev.token.0) {
+                if ev.is_readable() || ev.is_closed() {
+                    if let Some(r) = r.take() {
+                        r.wake();
+                    }
+                }
+                if ev.is_writable() || ev.is_closed() {
+                    if let Some(w) = w.take() {
+                        w.wake();
+                    }
+                }
+            }
+        }
+        !self.events.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    cond: Condvar,
+    stop: AtomicBool,
+    epoch: std::time::Instant,
+}
+
+impl Shared {
+    pub(crate) fn now(&self) -> Instant {
+        self.epoch.elapsed().as_nanos() as Instant
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `op` until it does not return `WouldBlock` (or `timeout` passes), sending
+    /// what each try produced.
+    fn blocking<T>(
+        &self,
+        timeout: Option<Duration>,
+        mut op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        let start = std::time::Instant::now();
+        let mut g = self.lock();
+        loop {
+            let now = self.now();
+            let r = op(&mut g.stack, now);
+            g.flush(now);
+            match r {
+                Err(SocketError::WouldBlock) => {}
+                r => return r.map_err(io::Error::from),
+            }
+            let mut wait = Duration::from_millis(20);
+            if let Some(t) = timeout {
+                let spent = start.elapsed();
+                if spent >= t {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+                }
+                wait = wait.min(t - spent);
+            }
+            g = self
+                .cond
+                .wait_timeout(g, wait)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+/// A stack running on a link, driven by its own thread. Dropping it stops the thread;
+/// sockets still open then fail with `WouldBlock` turned into time-outs.
+#[derive(Debug)]
+pub struct Net {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Net {
+    /// Starts the driver thread for `stack` on `phy`.
+    pub fn spawn(stack: Stack, phy: impl Phy, config: NetConfig) -> Net {
+        let tx = vec![0u8; stack.iface().max_frame_len()];
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                stack,
+                phy: Box::new(phy),
+                tx,
+                events: Vec::new(),
+                wakers: HashMap::new(),
+            }),
+            cond: Condvar::new(),
+            stop: AtomicBool::new(false),
+            epoch: std::time::Instant::now(),
+        });
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("uplane-net".into())
+            .spawn(move || drive(&s, config))
+            .ok();
+        Net { shared, thread }
+    }
+
+    /// Runs `f` on the stack under its lock (counters, configuration, raw socket calls).
+    pub fn with_stack<T>(&self, f: impl FnOnce(&mut Stack) -> T) -> T {
+        let mut g = self.shared.lock();
+        let r = f(&mut g.stack);
+        let now = self.shared.now();
+        g.flush(now);
+        r
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn drive(shared: &Shared, config: NetConfig) {
+    let mut rx = vec![0u8; 65536];
+    while !shared.stop.load(Ordering::Relaxed) {
+        let mut g = shared.lock();
+        let now = shared.now();
+        let mut got = 0;
+        while got < config.rx_batch {
+            let Some(n) = g.phy.recv(&mut rx) else {
+                break;
+            };
+            g.stack.handle_frame(now, &rx[..n.min(rx.len())]);
+            got += 1;
+        }
+        if g.stack.poll_timeout().is_some_and(|t| t <= now) {
+            g.stack.handle_timeout(now);
+        }
+        g.flush(now);
+        let woke = g.dispatch();
+        let next = g.stack.poll_timeout();
+        drop(g);
+        if woke || got > 0 {
+            shared.cond.notify_all();
+        }
+        if got == 0 {
+            let until_timer = next.map_or(config.idle_sleep, |t| {
+                Duration::from_nanos(t.saturating_sub(shared.now()))
+            });
+            let d = until_timer.min(config.idle_sleep);
+            if !d.is_zero() {
+                std::thread::sleep(d);
+            }
+        }
+    }
+}
+
+/// Registers a new socket for both readinesses under its own index (so the driver can
+/// wake whoever waits on it).
+fn register(stack: &mut Stack, h: SocketHandle) -> Result<SocketHandle, SocketError> {
+    stack.register(h, Token(h.index()), Interest::READABLE | Interest::WRITABLE)?;
+    Ok(h)
+}
+
+/// A listening TCP socket (`std::net::TcpListener`'s shape).
+#[derive(Debug)]
+pub struct TcpListener {
+    shared: Arc<Shared>,
+    handle: SocketHandle,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (an unspecified IP: every address of the family), backlog 128.
+    pub fn bind(net: &Net, addr: SocketAddr) -> io::Result<TcpListener> {
+        let shared = net.shared.clone();
+        let handle = {
+            let mut g = shared.lock();
+            g.stack
+                .tcp_listen(addr, 128)
+                .and_then(|h| register(&mut g.stack, h))?
+        };
+        Ok(TcpListener { shared, handle })
+    }
+
+    /// Waits for a connection.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (h, peer) = self.shared.blocking(None, |s, _| {
+            let (h, peer) = s.tcp_accept(self.handle)?;
+            register(s, h).map(|h| (h, peer))
+        })?;
+        Ok((TcpStream::new(self.shared.clone(), h), peer))
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.shared.lock().stack.local_addr(self.handle)?)
+    }
+}
+
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        let now = self.shared.now();
+        let mut g = self.shared.lock();
+        let _ = g.stack.close(now, self.handle);
+        g.flush(now);
+    }
+}
+
+/// A TCP connection (`std::net::TcpStream`'s shape). Dropping it closes it gracefully
+/// (FIN after the queued bytes, finished by the driver thread).
+#[derive(Debug)]
+pub struct TcpStream {
+    shared: Arc<Shared>,
+    handle: SocketHandle,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl TcpStream {
+    fn new(shared: Arc<Shared>, handle: SocketHandle) -> Self {
+        TcpStream {
+            shared,
+            handle,
+            read_timeout: None,
+            write_timeout: None,
+        }
+    }
+
+    /// Connects to `addr` and waits until established (or refused / timed out).
+    pub fn connect(net: &Net, addr: SocketAddr) -> io::Result<TcpStream> {
+        let shared = net.shared.clone();
+        let handle = {
+            let now = shared.now();
+            let mut g = shared.lock();
+            let h = g
+                .stack
+                .tcp_connect(now, addr)
+                .and_then(|h| register(&mut g.stack, h))?;
+            g.flush(now);
+            h
+        };
+        shared.blocking(None, |s, _| match s.tcp_is_connected(handle)? {
+            true => Ok(()),
+            false => Err(SocketError::WouldBlock),
+        })?;
+        Ok(TcpStream::new(shared, handle))
+    }
+
+    /// Bounds how long `read` waits (`None`: forever).
+    pub fn set_read_timeout(&mut self, t: Option<Duration>) {
+        self.read_timeout = t;
+    }
+
+    /// Bounds how long `write` waits (`None`: forever).
+    pub fn set_write_timeout(&mut self, t: Option<Duration>) {
+        self.write_timeout = t;
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.shared.lock().stack.peer_addr(self.handle)?)
+    }
+
+    /// Our address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.shared.lock().stack.local_addr(self.handle)?)
+    }
+
+    /// `Shutdown::Write` sends FIN after the queued bytes; `Read` is accepted and does
+    /// nothing (bytes keep arriving until the peer closes); `Both` does the write half.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            let now = self.shared.now();
+            let mut g = self.shared.lock();
+            g.stack.tcp_shutdown_write(now, self.handle)?;
+            g.flush(now);
+        }
+        Ok(())
+    }
+
+    /// Waits until every queued byte is acknowledged by the peer.
+    pub fn wait_sent(&self) -> io::Result<()> {
+        self.shared.blocking(self.write_timeout, |s, _| {
+            match s.tcp_send_queue(self.handle)? {
+                0 => Ok(()),
+                _ => Err(SocketError::WouldBlock),
+            }
+        })
+    }
+
+    /// A tokio-compatible stream over the same connection (feature `tokio`).
+    #[cfg(feature = "tokio")]
+    pub fn into_async(self) -> tokio::AsyncTcpStream {
+        tokio::AsyncTcpStream::new(self)
+    }
+
+    pub(crate) fn parts(&self) -> (&Arc<Shared>, SocketHandle) {
+        (&self.shared, self.handle)
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let h = self.handle;
+        self.shared
+            .blocking(self.read_timeout, |s, _| s.tcp_recv(h, buf))
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let h = self.handle;
+        self.shared
+            .blocking(self.write_timeout, |s, _| s.tcp_send(h, buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for TcpStream {
+    fn drop(&mut self) {
+        let now = self.shared.now();
+        let mut g = self.shared.lock();
+        g.wakers.remove(&self.handle.index());
+        let _ = g.stack.close(now, self.handle);
+        g.flush(now);
+    }
+}
+
+/// A UDP socket (`std::net::UdpSocket`'s shape).
+#[derive(Debug)]
+pub struct UdpSocket {
+    shared: Arc<Shared>,
+    handle: SocketHandle,
+    read_timeout: Option<Duration>,
+}
+
+impl UdpSocket {
+    /// Binds `addr` (port 0: an ephemeral port).
+    pub fn bind(net: &Net, addr: SocketAddr) -> io::Result<UdpSocket> {
+        let shared = net.shared.clone();
+        let handle = {
+            let mut g = shared.lock();
+            g.stack
+                .udp_bind(addr)
+                .and_then(|h| register(&mut g.stack, h))?
+        };
+        Ok(UdpSocket {
+            shared,
+            handle,
+            read_timeout: None,
+        })
+    }
+
+    /// Bounds how long `recv_from` waits.
+    pub fn set_read_timeout(&mut self, t: Option<Duration>) {
+        self.read_timeout = t;
+    }
+
+    /// Sends one datagram (waits while the transmit queue is full).
+    pub fn send_to(&self, buf: &[u8], addr: SocketAddr) -> io::Result<usize> {
+        self.shared
+            .blocking(None, |s, _| s.udp_send_to(self.handle, buf, addr))
+    }
+
+    /// Waits for one datagram.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.shared
+            .blocking(self.read_timeout, |s, _| s.udp_recv_from(self.handle, buf))
+    }
+
+    /// Our address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.shared.lock().stack.local_addr(self.handle)?)
+    }
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        let now = self.shared.now();
+        let _ = self.shared.lock().stack.close(now, self.handle);
+    }
+}
+
+/// One end of an in-memory link (a pair from [`channel_pair`]): frames cross as owned
+/// byte vectors through a bounded channel (frames beyond its bound are dropped, as a full
+/// link would).
+#[derive(Debug)]
+pub struct ChannelPhy {
+    tx: mpsc::SyncSender<Vec<u8>>,
+    rx: mpsc::Receiver<Vec<u8>>,
+}
+
+/// Two connected [`ChannelPhy`]s holding up to `depth` frames each way.
+pub fn channel_pair(depth: usize) -> (ChannelPhy, ChannelPhy) {
+    let (a_tx, b_rx) = mpsc::sync_channel(depth);
+    let (b_tx, a_rx) = mpsc::sync_channel(depth);
+    (
+        ChannelPhy { tx: a_tx, rx: a_rx },
+        ChannelPhy { tx: b_tx, rx: b_rx },
+    )
+}
+
+impl Phy for ChannelPhy {
+    fn recv(&mut self, buf: &mut [u8]) -> Option<usize> {
+        let f = self.rx.try_recv().ok()?;
+        let n = f.len().min(buf.len());
+        buf[..n].copy_from_slice(&f[..n]);
+        Some(n)
+    }
+
+    fn send(&mut self, frame: &[u8]) {
+        let _ = self.tx.try_send(frame.to_vec());
+    }
+}
