@@ -377,6 +377,7 @@ impl TcpStream {
         tokio::AsyncTcpStream::new(self)
     }
 
+    #[cfg(feature = "tokio")]
     pub(crate) fn parts(&self) -> (&Arc<Shared>, SocketHandle) {
         (&self.shared, self.handle)
     }
