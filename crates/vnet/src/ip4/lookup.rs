@@ -115,18 +115,36 @@ impl Node for Ip4Lookup {
         ip4.fib.lookup_bulk(&self.dst[..n], &mut self.leaf[..n]);
         let dpos = ip4.dpos();
         let tracing = cx.tracing();
+        // The last leaf seen that is a plain adjacency, and that adjacency: a packet with
+        // the same leaf needs only `opaque[ADJ]` (never set while tracing, so traced
+        // packets all take the full path).
+        let mut fast = (u32::MAX, 0u32);
+        // Bitwise OR and AND of every next: equal iff the whole frame goes one way.
+        let (mut any, mut all) = (0u16, u16::MAX);
         let bufs = frame.as_mut_slice().iter_mut();
         for (i, (b, next)) in bufs.zip(self.nexts.iter_mut()).enumerate() {
             let leaf = self.leaf[i];
+            if leaf == fast.0 && (bad == 0 || self.dst[i] != BAD) {
+                pool.meta_mut(b).opaque[opaque::ADJ] = fast.1;
+                *next = NEXT_REWRITE;
+                any |= next.0;
+                all &= next.0;
+                continue;
+            }
             let mut pkt = pool.get_mut(b);
             if bad > 0 && self.dst[i] == BAD && Ipv4Packet::new_checked(pkt.data()).is_err() {
                 *next = cx.drop_next(b, Ip4LookupError::Malformed);
+                any |= next.0;
+                all &= next.0;
                 continue;
             }
             let dpo = dpos.get(leaf);
             *next = match dpo {
                 Dpo::Adjacency(a) => {
                     pkt.meta_mut().opaque[opaque::ADJ] = *a;
+                    if !tracing {
+                        fast = (leaf, *a);
+                    }
                     NEXT_REWRITE
                 }
                 Dpo::LoadBalance(adjs) => {
@@ -158,14 +176,22 @@ impl Node for Ip4Lookup {
                         trace(cx, b, leaf, dpo);
                     }
                     *next = cx.drop_next(b, Ip4LookupError::Blackhole);
+                    any |= next.0;
+                    all &= next.0;
                     continue;
                 }
             };
+            any |= next.0;
+            all &= next.0;
             if tracing {
                 trace(cx, b, leaf, dpo);
             }
         }
-        cx.enqueue_to_next(frame, &self.nexts[..]);
+        if any == all && Next(any) != Next::DROP && !frame.is_empty() {
+            cx.enqueue_frame(Next(any), frame);
+        } else {
+            cx.enqueue_to_next(frame, &self.nexts[..]);
+        }
     }
 }
 

@@ -210,6 +210,10 @@ impl Node for Ip6Lookup {
         ip6.fib.lookup_bulk(&self.dst[..n], &mut self.leaf[..n]);
         let dpos = ip6.dpos();
         let tracing = cx.tracing();
+        // The last leaf seen that is a plain adjacency, and that adjacency: a packet with
+        // the same leaf (not scoped, no link-local source) needs only `opaque[ADJ]` (never
+        // set while tracing, so traced packets all take the full path).
+        let mut fast = (u32::MAX, 0u32);
         let bufs = frame.as_mut_slice();
         for (i, b) in bufs.iter_mut().enumerate() {
             let leaf = self.leaf[i];
@@ -235,10 +239,18 @@ impl Node for Ip6Lookup {
                 }
                 continue;
             }
+            if leaf == fast.0 && !self.ll_src[i] {
+                pkt.meta_mut().opaque[opaque::ADJ] = fast.1;
+                self.codes.code[i] = NEXT_REWRITE.0;
+                continue;
+            }
             let dpo = dpos.get(leaf);
             let next = match dpo {
                 Dpo::Adjacency(a) => {
                     pkt.meta_mut().opaque[opaque::ADJ] = *a;
+                    if !tracing {
+                        fast = (leaf, *a);
+                    }
                     NEXT_REWRITE.0
                 }
                 Dpo::LoadBalance(adjs) => {
