@@ -205,8 +205,9 @@ pub struct Config {
     pub cli_socket: PathBuf,
     /// Prometheus listener (`None`: off).
     pub metrics: Option<SocketAddr>,
-    /// Worker threads. Only 0 (the main thread forwards) is accepted for now: a config
-    /// asking for workers is refused rather than silently run on one thread.
+    /// Worker threads (`[cpu] workers`, 0..=64). 0: the main thread forwards between CLI
+    /// polls. N: N threads each dispatch their own graph over the rx queues placed on them
+    /// (`show interfaces rx-placement`) and the main thread runs the CLI and metrics.
     pub workers: u32,
     /// Packet buffers.
     pub buffers: u32,
@@ -408,16 +409,6 @@ impl Config {
         let workers = match &raw.cpu.workers {
             Some(w) if *w.get_ref() > 64 => {
                 return Err(loc.err(w, "cpu.workers", format!("{} is above 64", w.get_ref())))
-            }
-            Some(w) if *w.get_ref() > 0 => {
-                return Err(loc.err(
-                    w,
-                    "cpu.workers",
-                    format!(
-                    "{}: worker threads are not supported yet; use 0 (the main thread forwards)",
-                    w.get_ref()
-                ),
-                ))
             }
             Some(w) => *w.get_ref(),
             None => 0,
@@ -934,6 +925,15 @@ listen = "10.1.0.1:7"
     }
 
     #[test]
+    fn cpu_workers_up_to_64() {
+        for n in [0, 2, 64] {
+            let c = parse(&format!("[cpu]\nworkers = {n}\n")).unwrap();
+            assert_eq!(c.workers, n);
+        }
+        assert!(parse("[cpu]\nworkers = 65\n").is_err());
+    }
+
+    #[test]
     fn pcap_interfaces_and_neighbors_parse() {
         let c = parse(
             "[[interface]]\nname = \"in\"\ndriver = \"pcap\"\nrx-file = \"Cargo.toml\"\ntiming = \"capture\"\nrx-loop = true\n\
@@ -972,7 +972,6 @@ listen = "10.1.0.1:7"
             ("[[route]]\nprefix = \"ten\"\nvia = \"10.0.0.1\"\n", "route[0].prefix", 2, "10.8.0.0/16"),
             ("[metrics]\nlisten = \"localhost\"\n", "metrics.listen", 2, "address:port"),
             ("[cpu]\nworkers = 1000\n", "cpu.workers", 2, "above 64"),
-            ("[cpu]\nworkers = 2\n", "cpu.workers", 2, "not supported yet; use 0"),
             ("[[service]]\nkind = \"ftp\"\nlisten = \"10.0.0.1:21\"\n", "service[0].kind", 2, "echo, discard or http"),
             ("[punt]\ninterface = \"nope\"\n", "punt.interface", 2, "not an interface"),
             ("[punt]\ninterface = \"a\"\n[[interface]]\nname = \"a\"\ndriver = \"pg\"\n", "punt.interface", 2, "not a tap"),

@@ -1,6 +1,6 @@
 //! What each CLI command does to a running [`Daemon`], as text and as JSON.
 
-use super::Daemon;
+use super::{workers, Daemon};
 use crate::config::{Driver, IpCidr, RouteTarget};
 use ctl::grammar::Prefix;
 use ctl::{Command, Handler, Response};
@@ -119,10 +119,11 @@ impl Daemon {
     }
 
     fn show_runtime(&self, as_json: bool) -> Response {
-        let st = self.graph.stats();
+        // Every worker's counters, summed per node (read without stopping them).
+        let stats = self.graphs.stats();
+        let rows = workers::runtime(&stats);
         if as_json {
-            let v: Vec<Value> = st
-                .runtime()
+            let v: Vec<Value> = rows
                 .iter()
                 .map(|r| {
                     json!({"node": r.node, "state": r.state, "calls": r.calls, "vectors": r.vectors,
@@ -135,18 +136,22 @@ impl Daemon {
             };
         }
         let secs = self.start.elapsed().as_secs_f64();
+        let summed = if stats.len() > 1 {
+            format!(", summed over {} workers", stats.len())
+        } else {
+            String::new()
+        };
         text(format!(
-            "Time {secs:.1}, {} Hz TSC\n{}",
-            st.tsc_hz(),
-            st.format_runtime()
+            "Time {secs:.1}, {} Hz TSC{summed}\n{}",
+            stats.first().map_or(0, |s| s.tsc_hz()),
+            workers::format_runtime(&rows)
         ))
     }
 
     fn show_errors(&self, as_json: bool) -> Response {
-        let st = self.graph.stats();
+        let rows = workers::errors(&self.graphs.stats());
         if as_json {
-            let v: Vec<Value> = st
-                .errors()
+            let v: Vec<Value> = rows
                 .iter()
                 .map(|e| json!({"node": e.node, "name": e.name, "reason": e.reason, "count": e.count}))
                 .collect();
@@ -154,7 +159,7 @@ impl Daemon {
                 value: Value::Array(v),
             };
         }
-        text(st.format_errors())
+        text(workers::format_errors(&rows))
     }
 
     fn show_fib(&self, as_json: bool) -> Response {
@@ -455,40 +460,73 @@ impl Daemon {
             }
             ShowInterfaces => self.show_interfaces(as_json),
             ShowRxPlacement => {
-                let placed = self.ports.iter().filter(|p| p.dev.is_some());
+                // Thread 0 is the main thread with 0 workers; worker N is thread N + 1.
+                let threaded = self.config.workers > 0;
+                let thread = |w: usize| if threaded { w + 1 } else { 0 };
+                let placed: Vec<(usize, &str, usize)> = self
+                    .ports
+                    .iter()
+                    .flat_map(|p| {
+                        p.rx_placement
+                            .iter()
+                            .map(move |&(w, q)| (thread(w), p.name.as_str(), q))
+                    })
+                    .collect();
                 if as_json {
                     let v: Vec<Value> = placed
-                        .map(|p| json!({"thread": 0, "interface": p.name, "queue": 0, "mode": "polling"}))
+                        .iter()
+                        .map(|(t, name, q)| json!({"thread": t, "interface": name, "queue": q, "mode": "polling"}))
                         .collect();
                     return Ok(Response::Json {
                         value: Value::Array(v),
                     });
                 }
-                let mut t = String::from("Thread 0 (main):\n");
-                for p in placed {
-                    let _ = writeln!(t, "  {} queue 0 (polling)", p.name);
+                let mut t = String::new();
+                for th in 0..=self.graphs.len() {
+                    let here: Vec<_> = placed.iter().filter(|p| p.0 == th).collect();
+                    if th == 0 && threaded {
+                        continue;
+                    }
+                    if th == 0 {
+                        t.push_str("Thread 0 (main):\n");
+                    } else if th <= self.graphs.len() {
+                        let _ = writeln!(t, "Thread {th} (uplane-worker-{}):", th - 1);
+                    }
+                    for (_, name, q) in here {
+                        let _ = writeln!(t, "  {name} queue {q} (polling)");
+                    }
                 }
                 text(t)
             }
             ShowHardwareInterfaces => self.show_hardware(as_json),
             ShowRuntime => self.show_runtime(as_json),
             ClearRuntime => {
-                self.graph.stats().clear_runtime();
+                self.graphs.stats().iter().for_each(|s| s.clear_runtime());
                 text(String::new())
             }
             ShowErrors => self.show_errors(as_json),
             ClearErrors => {
-                self.graph.stats().clear_errors();
+                self.graphs.stats().iter().for_each(|s| s.clear_errors());
                 text(String::new())
             }
             ShowIpFib => self.show_fib(as_json),
             ShowIp6Fib => self.show_fib6(as_json),
             ShowNeighbors => self.show_neighbors(as_json),
             ShowBuffers => self.show_buffers(as_json),
-            ShowGraph if as_json => Response::Json {
-                value: json!({"format": "dot", "dot": self.graph.to_dot()}),
-            },
-            ShowGraph => text(self.graph.to_dot()),
+            ShowGraph => {
+                // Every worker's graph has the same nodes and arcs: show the first.
+                let dot = self
+                    .graphs
+                    .on(0, |g| g.to_dot())
+                    .map_err(|e| e.to_string())?;
+                if as_json {
+                    Response::Json {
+                        value: json!({"format": "dot", "dot": dot}),
+                    }
+                } else {
+                    text(dot)
+                }
+            }
             ShowLog => {
                 let lines: Vec<&String> = self.log.iter().collect();
                 if as_json {
@@ -500,17 +538,43 @@ impl Daemon {
                 }
             }
             TraceAdd { node, count } => {
-                self.graph
-                    .trace_add(node, *count)
-                    .map_err(|e| format!("NODE: {e}"))?;
+                // Every worker traces its next `count` packets at `node`.
+                let (node, count) = (node.clone(), *count);
+                for r in self
+                    .graphs
+                    .each(move |g| g.trace_add(&node, count))
+                    .map_err(|e| e.to_string())?
+                {
+                    r.map_err(|e| format!("NODE: {e}"))?;
+                }
                 text(String::new())
             }
-            ShowTrace if as_json => Response::Json {
-                value: json!({"packets": self.graph.traced(), "text": self.graph.format_trace()}),
-            },
-            ShowTrace => text(self.graph.format_trace()),
+            ShowTrace => {
+                let per = self
+                    .graphs
+                    .each(|g| (g.traced(), g.format_trace()))
+                    .map_err(|e| e.to_string())?;
+                let packets: usize = per.iter().map(|p| p.0).sum();
+                let t: String = if per.len() == 1 {
+                    per.into_iter().map(|p| p.1).collect()
+                } else {
+                    per.into_iter()
+                        .enumerate()
+                        .map(|(i, (_, t))| format!("------- uplane-worker-{i} -------\n{t}"))
+                        .collect()
+                };
+                if as_json {
+                    Response::Json {
+                        value: json!({"packets": packets, "text": t}),
+                    }
+                } else {
+                    text(t)
+                }
+            }
             ClearTrace => {
-                self.graph.clear_trace();
+                self.graphs
+                    .each(|g| g.clear_trace())
+                    .map_err(|e| e.to_string())?;
                 text(String::new())
             }
             PcapTrace {
@@ -672,7 +736,8 @@ pub fn prometheus(d: &Daemon) -> String {
             );
         }
     }
-    let rt = d.graph.stats().runtime();
+    let stats = d.graphs.stats();
+    let rt = workers::runtime(&stats);
     let _ = writeln!(t, "# TYPE uplane_node_calls_total counter");
     for r in &rt {
         let _ = writeln!(
@@ -698,7 +763,7 @@ pub fn prometheus(d: &Daemon) -> String {
         );
     }
     let _ = writeln!(t, "# TYPE uplane_errors_total counter");
-    for e in d.graph.stats().errors() {
+    for e in workers::errors(&stats) {
         let _ = writeln!(
             t,
             "uplane_errors_total{{node=\"{}\",error=\"{}\"}} {}",

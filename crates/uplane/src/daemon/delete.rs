@@ -76,15 +76,34 @@ impl Daemon {
         let port = self.ports.remove(pos);
         let mut devs: Vec<SharedDevice> = Vec::new();
         if port.dev.is_some() {
-            devs.extend(DeviceInput::detach(&mut self.graph, port.in_node, idx)?);
-            devs.extend(DeviceOutput::detach(&mut self.graph, port.out_node, idx)?);
-        }
-        for d in &devs {
-            let mut g = lock(d);
-            g.release(self.graph.cache());
-            if let Err(e) = g.flush() {
-                self.logf(format!("{name}: flushing on delete: {e}"));
+            // Every graph (worker) lets go of the device before its buffers are released.
+            let (in_node, out_node) = (port.in_node, port.out_node);
+            for r in self.graphs.each(move |g| {
+                let mut d = DeviceInput::detach(g, in_node, idx)?;
+                d.extend(DeviceOutput::detach(g, out_node, idx)?);
+                Ok::<_, graph::GraphError>(d)
+            })? {
+                devs.extend(r?);
             }
+        }
+        // Each device once (the input and every output node held it).
+        let mut held: Vec<SharedDevice> = Vec::new();
+        for d in &devs {
+            if !held.iter().any(|h| std::sync::Arc::ptr_eq(h, d)) {
+                held.push(d.clone());
+            }
+        }
+        let flushed = self.graphs.on(0, move |g| {
+            held.iter()
+                .map(|d| {
+                    let mut d = lock(d);
+                    d.release(g.cache());
+                    d.flush().err().map(|e| e.to_string())
+                })
+                .collect::<Vec<_>>()
+        })?;
+        for e in flushed.into_iter().flatten() {
+            self.logf(format!("{name}: flushing on delete: {e}"));
         }
         // The last references: the device (socket, TAP fd, XDP link) closes here.
         drop(devs);

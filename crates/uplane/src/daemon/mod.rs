@@ -3,13 +3,17 @@
 //!
 //! With `workers = 0` (the default on small machines) the main thread does everything: it
 //! dispatches the graph, then polls the CLI socket and the metrics listener without
-//! blocking, then dispatches again. Configuration changes from the CLI therefore happen
-//! between frames, never during one.
+//! blocking, then dispatches again. With `workers = N` each of N worker threads dispatches
+//! its own graph over the rx queues placed on it ([`workers`]) and the main thread only
+//! answers the CLI and metrics. Either way vnet's state is read by the data path without a
+//! lock, so the CLI changes routes while packets flow; changes to a graph itself (a device
+//! attached, a trace) are applied by its thread between two dispatches.
 
 pub mod cli;
 mod delete;
 pub mod metrics;
 mod pcap;
+mod workers;
 
 use crate::config::{Config, Driver, IpCidr, RouteTarget};
 use anyhow::{anyhow, bail, Context, Result};
@@ -24,6 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use vnet::{IfIndex, Vnet};
 use wire::ethernet::EthernetAddress;
+use workers::Graphs;
 
 /// Lines kept for `show log`.
 const LOG_LINES: usize = 512;
@@ -49,6 +54,8 @@ pub struct Port {
     pub in_node: &'static str,
     /// The device's output node (`af-xdp-output`, `null-output`, ...).
     pub out_node: &'static str,
+    /// Where its rx queues are polled: (graph / worker, queue).
+    pub rx_placement: Vec<(usize, usize)>,
 }
 
 /// A running uplane.
@@ -58,7 +65,10 @@ pub struct Daemon {
     pub config: Config,
     pub(crate) pool: Arc<BufferPool>,
     pub(crate) vnet: Vnet,
-    pub(crate) graph: Graph,
+    /// One graph per worker (one, dispatched by the main thread, with 0 workers).
+    pub(crate) graphs: Graphs,
+    /// The worker the next rx queue goes to (round robin).
+    next_worker: usize,
     pub(crate) ports: Vec<Port>,
     pub(crate) start: Instant,
     pub(crate) log: VecDeque<String>,
@@ -79,26 +89,15 @@ impl Daemon {
     pub fn new(config: Config) -> Result<Daemon> {
         let pool = BufferPool::new(&PoolConfig::new(config.buffers)).context("buffers.count")?;
         let vnet = Vnet::new();
-        let mut b = GraphBuilder::new();
-        vnet::register(&mut b, &vnet);
-        b.add(PgInput::new())
-            .add(NullOutput::new())
-            .add(io::af_packet::input_node())
-            .add(io::af_packet::output_node())
-            .add(io::tap::input_node())
-            .add(io::tap::output_node())
-            .add(io::af_xdp::input_node())
-            .add(io::af_xdp::output_node())
-            .add(vnet::punt::Ip4Punt::new(&vnet));
-        pcap::register(&mut b);
-        let graph = b
-            .build(BufferCache::new(pool.clone()))
-            .context("building the graph")?;
+        let graphs = (0..config.workers.max(1))
+            .map(|_| build_graph(&vnet, &pool))
+            .collect::<Result<Vec<_>>>()?;
         let mut d = Daemon {
             config: config.clone(),
             pool,
             vnet,
-            graph,
+            graphs: Graphs::Local(graphs),
+            next_worker: 0,
             ports: Vec::new(),
             start: Instant::now(),
             log: VecDeque::new(),
@@ -106,7 +105,7 @@ impl Daemon {
             metrics_addr: None,
             capture: io::capture::Capture::new(),
         };
-        d.install_capture();
+        d.install_capture()?;
         for (i, ic) in config.interfaces.iter().enumerate() {
             let at = |what: &str| {
                 format!(
@@ -176,7 +175,10 @@ impl Daemon {
         let (dev, in_node, out_node): (Option<SharedDevice>, &str, &str) = match driver {
             Driver::AfXdp => {
                 let host = host_if.ok_or_else(|| anyhow!("host-if is required"))?;
-                match io::af_xdp::AfXdp::open(&io::af_xdp::AfXdpConfig::new(host), &self.pool) {
+                let mut cfg = io::af_xdp::AfXdpConfig::new(host);
+                // One socket per kernel rx queue, as many as there are workers.
+                cfg.queues = self.workers().min(host_rx_queues(host)).max(1);
+                match io::af_xdp::AfXdp::open(&cfg, &self.pool) {
                     Ok(d) => {
                         xdp_prog = Some(d.program().clone());
                         (
@@ -192,10 +194,8 @@ impl Daemon {
                             "{name}: AF_XDP on {host} failed ({e}); using AF_PACKET"
                         ));
                         eprintln!("uplane: {name}: AF_XDP on {host} failed ({e}); using AF_PACKET");
-                        let d = io::af_packet::AfPacket::open(&io::af_packet::AfPacketConfig::new(
-                            host,
-                        ))
-                        .with_context(|| format!("opening AF_PACKET on {host}"))?;
+                        let d = io::af_packet::AfPacket::open(&self.af_packet_config(host))
+                            .with_context(|| format!("opening AF_PACKET on {host}"))?;
                         (
                             Some(device::shared(d)),
                             io::af_packet::AF_PACKET_INPUT,
@@ -206,7 +206,7 @@ impl Daemon {
             }
             Driver::AfPacket => {
                 let host = host_if.ok_or_else(|| anyhow!("host-if is required"))?;
-                let d = io::af_packet::AfPacket::open(&io::af_packet::AfPacketConfig::new(host))
+                let d = io::af_packet::AfPacket::open(&self.af_packet_config(host))
                     .with_context(|| format!("opening AF_PACKET on {host}"))?;
                 (
                     Some(device::shared(d)),
@@ -251,18 +251,36 @@ impl Daemon {
             (None, None) => EthernetAddress([0x02, 0xfe, 0, 0, 0, self.ports.len() as u8]),
         };
         let idx = self.vnet.interfaces_mut().add_hw(name, mac, out_node)?;
+        let mut rx_placement = Vec::new();
         if let Some(d) = &dev {
-            DeviceInput::attach(
-                &mut self.graph,
-                in_node,
-                d.clone(),
-                0,
-                idx,
-                vnet::names::ETHERNET_INPUT,
-            )?;
-            DeviceOutput::attach(&mut self.graph, out_node, d.clone(), 0, idx)?;
+            let (rxq, txq) = {
+                let g = lock(d);
+                (g.rx_queues(), g.tx_queues().max(1))
+            };
+            // Each rx queue is polled by one worker, round robin; every worker can send on
+            // the device (its own tx queue when there are enough).
+            for q in 0..rxq {
+                let w = self.next_worker % self.graphs.len();
+                self.next_worker += 1;
+                let d = d.clone();
+                self.graphs.on(w, move |g| {
+                    DeviceInput::attach(g, in_node, d, q, idx, vnet::names::ETHERNET_INPUT)
+                })??;
+                rx_placement.push((w, q));
+            }
+            for w in 0..self.graphs.len() {
+                let d = d.clone();
+                self.graphs.on(w, move |g| {
+                    DeviceOutput::attach(g, out_node, d, w % txq, idx)
+                })??;
+            }
         }
-        vnet::output::InterfaceOutput::attach(&mut self.graph, idx, out_node)?;
+        for r in self
+            .graphs
+            .each(move |g| vnet::output::InterfaceOutput::attach(g, idx, out_node))?
+        {
+            r?;
+        }
         let (stats, hw) = match &dev {
             Some(d) => {
                 let g = lock(d);
@@ -283,6 +301,7 @@ impl Daemon {
             xdp: xdp_prog,
             in_node,
             out_node,
+            rx_placement,
         });
         self.logf(format!(
             "interface {name} created (driver {driver:?}, index {idx})"
@@ -306,7 +325,13 @@ impl Daemon {
             .as_ref()
             .ok_or_else(|| anyhow!("{name} has no device"))?;
         let host_mac = EthernetAddress(lock(dev).mac());
-        vnet::punt::Ip4Punt::configure(&mut self.graph, port.if_index, host_mac)?;
+        let if_index = port.if_index;
+        for r in self
+            .graphs
+            .each(move |g| vnet::punt::Ip4Punt::configure(g, if_index, host_mac))?
+        {
+            r?;
+        }
         self.logf(format!(
             "punting unhandled local traffic to the host through {name}"
         ));
@@ -408,14 +433,30 @@ impl Daemon {
         mut metrics: Option<metrics::Metrics>,
     ) {
         self.metrics_addr = metrics.as_ref().and_then(|m| m.local_addr().ok());
+        if self.config.workers > 0 {
+            if let Err(e) = self.graphs.start(self.start) {
+                eprintln!("uplane: starting worker threads: {e}");
+                self.logf(format!("starting worker threads: {e}"));
+                return;
+            }
+            self.logf(format!("{} worker threads started", self.graphs.len()));
+        }
         let mut idle_rounds = 0u32;
         let mut last_poll = Instant::now();
         while !stop.load(Ordering::Relaxed) {
-            let d = self.graph.dispatch(self.now());
-            if d.polled == 0 && !self.graph.has_pending() {
-                idle_rounds = idle_rounds.saturating_add(1);
-            } else {
+            let now = self.now();
+            let busy = match self.graphs.main_graph() {
+                Some(g) => {
+                    let d = g.dispatch(now);
+                    d.polled > 0 || g.has_pending()
+                }
+                // The workers forward: the main thread only answers.
+                None => false,
+            };
+            if busy {
                 idle_rounds = 0;
+            } else {
+                idle_rounds = idle_rounds.saturating_add(1);
             }
             // Control work at most every millisecond while busy, every round while idle.
             if idle_rounds > 0 || last_poll.elapsed() >= Duration::from_millis(1) {
@@ -427,14 +468,31 @@ impl Daemon {
                     m.poll(&mut || cli::prometheus(self));
                 }
             }
-            // Nothing arrived for a while: nap briefly instead of spinning a core at 100%
-            // on a machine that is also a lab host.
-            if idle_rounds > 1000 {
+            // Nothing arrived for a while (or workers forward): nap briefly instead of
+            // spinning a core at 100% on a machine that is also a lab host.
+            if idle_rounds > 1000 || (self.config.workers > 0 && idle_rounds > 0) {
                 std::thread::sleep(Duration::from_micros(200));
             }
         }
+        for f in self.graphs.stop() {
+            eprintln!("uplane: {f}");
+            self.logf(f);
+        }
         self.shutdown_io();
         self.logf("stopping".into());
+    }
+
+    /// Worker threads configured (at least 1: the main thread's graph).
+    fn workers(&self) -> usize {
+        self.graphs.len()
+    }
+
+    /// AF_PACKET on `host`: one socket per worker, joined in a fanout group that spreads
+    /// flows over them.
+    fn af_packet_config(&self, host: &str) -> io::af_packet::AfPacketConfig {
+        let mut cfg = io::af_packet::AfPacketConfig::new(host);
+        cfg.queues = self.workers();
+        cfg
     }
 
     /// The vnet state (interfaces, routes, neighbours).
@@ -442,8 +500,38 @@ impl Daemon {
         &self.vnet
     }
 
-    /// The graph.
-    pub fn graph(&mut self) -> &mut Graph {
-        &mut self.graph
+    /// Graphs (one per worker thread, or the main thread's one).
+    pub fn graph_count(&self) -> usize {
+        self.graphs.len()
     }
+}
+
+/// A graph with vnet's nodes and every device node (one per worker).
+fn build_graph(vnet: &Vnet, pool: &Arc<BufferPool>) -> Result<Graph> {
+    let mut b = GraphBuilder::new();
+    vnet::register(&mut b, vnet);
+    b.add(PgInput::new())
+        .add(NullOutput::new())
+        .add(io::af_packet::input_node())
+        .add(io::af_packet::output_node())
+        .add(io::tap::input_node())
+        .add(io::tap::output_node())
+        .add(io::af_xdp::input_node())
+        .add(io::af_xdp::output_node())
+        .add(vnet::punt::Ip4Punt::new(vnet));
+    pcap::register(&mut b);
+    b.build(BufferCache::new(pool.clone()))
+        .context("building the graph")
+}
+
+/// The kernel rx queues of `host` (`/sys/class/net/HOST/queues/rx-*`; 1 if unknown).
+fn host_rx_queues(host: &str) -> usize {
+    std::fs::read_dir(format!("/sys/class/net/{host}/queues"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
+                .count()
+        })
+        .unwrap_or(1)
+        .max(1)
 }

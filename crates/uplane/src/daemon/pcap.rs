@@ -33,9 +33,12 @@ fn install(graph: &mut Graph, capture: &Capture) {
 }
 
 impl Daemon {
-    /// Connects `pcap trace` to the graph (once, after it is built).
-    pub(super) fn install_capture(&mut self) {
-        install(&mut self.graph, &self.capture);
+    /// Connects `pcap trace` to every graph (once, after they are built; the capture is one
+    /// shared handle, so turning it on or off later needs no worker's help).
+    pub(super) fn install_capture(&mut self) -> Result<()> {
+        let capture = self.capture.clone();
+        self.graphs.each(move |g| install(g, &capture))?;
+        Ok(())
     }
 
     /// Opens the pcap device of the config's interface `name` (its `rx-file`, `tx-file`,
