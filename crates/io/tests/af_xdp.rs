@@ -395,7 +395,8 @@ fn udp_flows(lab: &Lab, subnet: u8, flows: usize, len: usize) -> Vec<std::net::U
         (0..flows)
             .map(|i| {
                 let s = std::net::UdpSocket::bind(&local).unwrap();
-                s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+                s.set_read_timeout(Some(Duration::from_millis(500)))
+                    .unwrap();
                 s.send_to(&vec![i as u8; len], &to).unwrap();
                 s
             })

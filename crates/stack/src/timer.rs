@@ -281,7 +281,7 @@ mod tests {
         assert_eq!(fire(&mut w, 9 * SECONDS).len(), 249);
         assert!(fire(&mut w, 10 * SECONDS - 1).is_empty(), "never early");
         let t = w.next_expiry().unwrap();
-        assert!(t >= 10 * SECONDS && t < 10 * SECONDS + (1 << TICK_SHIFT));
+        assert!((10 * SECONDS..10 * SECONDS + (1 << TICK_SHIFT)).contains(&t));
         assert_eq!(fire(&mut w, t), vec![1]);
         assert_eq!(w.next_expiry(), None);
         // An entry already due goes straight to the due list.

@@ -62,7 +62,7 @@ impl stack::net::Phy for ReorderPhy {
             }
         };
         self.count += 1;
-        if self.held.is_none() && self.count % 8 == 0 {
+        if self.held.is_none() && self.count.is_multiple_of(8) {
             self.held = Some(buf[..n].to_vec());
             self.behind = 0;
             return self.recv(buf);
