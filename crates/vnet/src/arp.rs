@@ -12,14 +12,14 @@
 //!   `Vnet::ip4_add_address`, expires neighbours (their adjacency goes incomplete) and
 //!   frees packets that waited too long.
 
-use crate::adj::{AdjIndex, AdjState, MAX_REWRITE};
+use crate::adj::{AdjIndex, MAX_REWRITE};
 use crate::interface::{IfIndex, IfKind, Interface, Interfaces, IF_NONE};
-use crate::ip4::{names, ADJ_GLEAN};
-use crate::{opaque, Learned, Vnet};
-use buf::{Buf, BufFlags, BufferCache, BufferPool, Frame, HEADROOM};
+use crate::ip4::names;
+use crate::resolve::{self, Resolve, ResolveEvent, Resolver};
+use crate::Vnet;
+use buf::{Buf, BufFlags, BufferPool, Frame, HEADROOM};
 use core::net::{IpAddr, Ipv4Addr};
 use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind, Wake};
-use std::collections::HashMap;
 use wire::arp::{ArpPacket, ArpRepr, Hardware, Operation};
 use wire::ethernet::EthernetAddress;
 use wire::ipv4::Ipv4Packet;
@@ -49,17 +49,6 @@ pub fn l2_header(
     out[6..12].copy_from_slice(iface.mac.as_bytes());
     let n = tags.emit(&mut out[12..]).ok()?;
     Some(12 + n)
-}
-
-/// The address `iface` speaks ARP from towards `target`: the one whose subnet holds it,
-/// else its first.
-fn source_for(iface: &Interface, target: Ipv4Addr) -> Option<Ipv4Addr> {
-    iface
-        .ip4
-        .iter()
-        .find(|c| c.contains_addr(&target))
-        .or(iface.ip4.first())
-        .map(|c| c.address())
 }
 
 /// Builds an ARP packet with its L2 header from `iface` in `b` (window reset).
@@ -101,21 +90,8 @@ pub fn learn(
     now: u64,
     out: &mut Frame,
 ) -> Option<AdjIndex> {
-    let mut nt = vnet.neighbors();
-    let what = nt.learn(if_index, IpAddr::V4(ip), mac, now);
-    let adj = {
-        let mut adjs = vnet.adjacencies_mut();
-        let complete = adjs
-            .find(if_index, IpAddr::V4(ip))
-            .and_then(|a| adjs.get(a))
-            .is_some_and(|a| a.state == AdjState::Complete);
-        if what == Learned::Refreshed && complete {
-            adjs.find(if_index, IpAddr::V4(ip))
-        } else {
-            adjs.resolve(ifs, if_index, IpAddr::V4(ip), mac)
-        }
-    }?;
-    if what != Learned::Refreshed {
+    let key = IpAddr::V4(ip);
+    resolve::learn(vnet, ifs, pool, if_index, key, mac, now, out, |adj| {
         let on_link = ifs.get(if_index).is_some_and(|i| {
             i.ip4
                 .iter()
@@ -125,16 +101,7 @@ pub fn learn(
             // Out of FIB groups: traffic keeps using glean, which still resolves.
             let _ = vnet.ip4_set_neighbor_route(if_index, ip, Some(adj));
         }
-    }
-    let n = nt.take_pending(if_index, IpAddr::V4(ip), out);
-    drop(nt);
-    if n > 0 {
-        let start = out.len() - n;
-        for b in &mut out.as_mut_slice()[start..] {
-            pool.meta_mut(b).opaque[opaque::ADJ] = adj;
-        }
-    }
-    Some(adj)
+    })
 }
 
 graph::node_errors! {
@@ -367,138 +334,78 @@ graph::node_errors! {
     }
 }
 
-const ARP4_NEXT_OUTPUT: Next = Next(0);
-const ARP4_NEXT_REWRITE: Next = Next(1);
-
-/// Most neighbours whose last request time is remembered.
-const MAX_THROTTLE: usize = 4096;
-
 /// `ip4-arp`: see the module documentation.
+pub type Ip4Arp = Resolve<Arp>;
+
+/// ARP as [`Resolver`]: `ip4-arp` broadcasts a request.
 #[derive(Debug)]
-pub struct Ip4Arp {
-    vnet: Vnet,
-    last_request: HashMap<(IfIndex, Ipv4Addr), u64>,
-    interval_ns: u64,
+pub struct Arp;
+
+impl Resolver for Arp {
+    type Addr = Ipv4Addr;
+    type Error = Ip4ArpError;
+    const NAME: &'static str = names::IP4_ARP;
+    const REWRITE: &'static str = names::IP4_REWRITE;
+
+    fn error(event: ResolveEvent) -> Ip4ArpError {
+        match event {
+            ResolveEvent::PendingFull => Ip4ArpError::PendingFull,
+            ResolveEvent::BadAdjacency => Ip4ArpError::BadAdjacency,
+            ResolveEvent::Malformed => Ip4ArpError::Malformed,
+            ResolveEvent::UnknownInterface => Ip4ArpError::UnknownInterface,
+            ResolveEvent::NoSourceAddress => Ip4ArpError::NoSourceAddress,
+            ResolveEvent::Held => Ip4ArpError::Held,
+            ResolveEvent::RequestsSent => Ip4ArpError::RequestsSent,
+            ResolveEvent::RequestsThrottled => Ip4ArpError::RequestsThrottled,
+            ResolveEvent::NoBuffers => Ip4ArpError::NoBuffers,
+        }
+    }
+
+    fn interval_ns(vnet: &Vnet) -> u64 {
+        vnet.ip4().params().arp_request_interval_ns
+    }
+
+    fn addr(ip: IpAddr) -> Option<Ipv4Addr> {
+        match ip {
+            IpAddr::V4(ip) => Some(ip),
+            IpAddr::V6(_) => None,
+        }
+    }
+
+    fn destination(data: &[u8]) -> Option<Ipv4Addr> {
+        Ipv4Packet::new_checked(data).ok().map(|p| p.dst_addr())
+    }
+
+    /// The address whose subnet holds `target`, else the first.
+    fn source(iface: &Interface, target: Ipv4Addr) -> Option<Ipv4Addr> {
+        iface
+            .ip4
+            .iter()
+            .find(|c| c.contains_addr(&target))
+            .or(iface.ip4.first())
+            .map(|c| c.address())
+    }
+
+    fn emit_request(
+        pool: &BufferPool,
+        b: &mut Buf,
+        iface: &Interface,
+        src: Ipv4Addr,
+        target: Ipv4Addr,
+    ) -> bool {
+        let req = request(iface, src, target);
+        emit_arp(pool, b, iface, EthernetAddress::BROADCAST, &req)
+    }
 }
 
-impl Ip4Arp {
-    /// The node, with the request interval of `vnet`'s [`crate::ip4::Ip4Params`].
-    pub fn new(vnet: &Vnet) -> Ip4Arp {
-        let interval_ns = vnet.ip4().params().arp_request_interval_ns;
-        Ip4Arp {
-            vnet: vnet.clone(),
-            last_request: HashMap::new(),
-            interval_ns,
-        }
-    }
-
-    fn may_request(&mut self, key: (IfIndex, Ipv4Addr), now: u64) -> bool {
-        if let Some(&t) = self.last_request.get(&key) {
-            if now.saturating_sub(t) < self.interval_ns {
-                return false;
-            }
-        }
-        if self.last_request.len() >= MAX_THROTTLE {
-            let iv = self.interval_ns;
-            self.last_request.retain(|_, t| now.saturating_sub(*t) < iv);
-            if self.last_request.len() >= MAX_THROTTLE {
-                return false;
-            }
-        }
-        self.last_request.insert(key, now);
-        true
-    }
-}
-
-impl Node for Ip4Arp {
-    fn info(&self) -> NodeInfo {
-        NodeInfo {
-            name: names::IP4_ARP,
-            kind: NodeKind::Internal,
-            next_nodes: &[crate::names::INTERFACE_OUTPUT, names::IP4_REWRITE],
-            errors: Ip4ArpError::ALL,
-        }
-    }
-
-    fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
-        let vnet = self.vnet.clone();
-        let ifs = vnet.interfaces();
-        let pool = cx.pool();
-        let now = cx.now();
-        for mut b in frame.drain() {
-            let m = pool.meta(&b);
-            let (adj_i, tx_if) = (m.opaque[opaque::ADJ], m.tx_if);
-            let target = if adj_i == ADJ_GLEAN {
-                match Ipv4Packet::new_checked(pool.get(&b).data()) {
-                    Ok(p) => Ok((tx_if, p.dst_addr())),
-                    Err(_) => Err(Ip4ArpError::Malformed),
-                }
-            } else {
-                match vnet.adjacencies().get(adj_i).map(|a| (a.tx_if, a.next_hop)) {
-                    Some((i, IpAddr::V4(ip))) => Ok((i, ip)),
-                    _ => Err(Ip4ArpError::BadAdjacency),
-                }
-            };
-            let (if_index, ip) = match target {
-                Ok(t) => t,
-                Err(e) => {
-                    cx.drop(b, e);
-                    continue;
-                }
-            };
-            // Resolved since lookup ran (a frame in flight when the reply came in)?
-            let ready = {
-                let adjs = vnet.adjacencies();
-                adjs.find(if_index, IpAddr::V4(ip))
-                    .filter(|&a| adjs.get(a).is_some_and(|a| a.state == AdjState::Complete))
-            };
-            if let Some(a) = ready {
-                pool.meta_mut(&mut b).opaque[opaque::ADJ] = a;
-                cx.enqueue(ARP4_NEXT_REWRITE, b);
-                continue;
-            }
-            let Some(iface) = ifs.get(if_index) else {
-                cx.drop(b, Ip4ArpError::UnknownInterface);
-                continue;
-            };
-            let Some(src) = source_for(iface, ip) else {
-                cx.drop(b, Ip4ArpError::NoSourceAddress);
-                continue;
-            };
-            cx.trace(&b, format_args!("resolving {ip} on if {if_index}"));
-            let held = vnet.neighbors().hold(if_index, IpAddr::V4(ip), b, now);
-            if let Err(b) = held {
-                cx.drop(b, Ip4ArpError::PendingFull);
-                continue;
-            }
-            cx.count(Ip4ArpError::Held, 1);
-            if !self.may_request((if_index, ip), now) {
-                cx.count(Ip4ArpError::RequestsThrottled, 1);
-                continue;
-            }
-            let req = ArpRepr {
-                operation: Operation::Request,
-                source_hardware_addr: iface.mac,
-                source_protocol_addr: src,
-                target_hardware_addr: EthernetAddress([0; 6]),
-                target_protocol_addr: ip,
-            };
-            match cx.cache().alloc() {
-                Some(mut rb) => {
-                    if emit_arp(pool, &mut rb, iface, EthernetAddress::BROADCAST, &req) {
-                        cx.count(Ip4ArpError::RequestsSent, 1);
-                        cx.enqueue(ARP4_NEXT_OUTPUT, rb);
-                    } else {
-                        cx.drop(rb, Ip4ArpError::UnknownInterface);
-                    }
-                }
-                None => cx.count(Ip4ArpError::NoBuffers, 1),
-            }
-        }
-    }
-
-    fn release(&mut self, cache: &mut BufferCache) {
-        self.vnet.neighbors().release(cache);
+/// A request from `iface` at `src` for `target` (a gratuitous ARP when they are equal).
+fn request(iface: &Interface, src: Ipv4Addr, target: Ipv4Addr) -> ArpRepr {
+    ArpRepr {
+        operation: Operation::Request,
+        source_hardware_addr: iface.mac,
+        source_protocol_addr: src,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: target,
     }
 }
 
@@ -548,13 +455,7 @@ impl Node for Ip4NeighborProcess {
             let Some(iface) = ifs.get(if_index) else {
                 continue;
             };
-            let req = ArpRepr {
-                operation: Operation::Request,
-                source_hardware_addr: iface.mac,
-                source_protocol_addr: a,
-                target_hardware_addr: EthernetAddress([0; 6]),
-                target_protocol_addr: a,
-            };
+            let req = request(iface, a, a);
             match cx.cache().alloc() {
                 Some(mut b) => {
                     if emit_arp(pool, &mut b, iface, EthernetAddress::BROADCAST, &req) {

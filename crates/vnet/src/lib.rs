@@ -33,6 +33,7 @@ pub mod output;
 pub mod punt;
 pub mod ratelimit;
 pub mod reassembly;
+pub mod resolve;
 mod register;
 pub mod state;
 

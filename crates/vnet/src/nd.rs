@@ -25,15 +25,15 @@
 //! table, IPv6 ones included (their adjacency goes incomplete and the next packet
 //! re-solicits), and frees packets that waited too long.
 
-use crate::adj::{AdjIndex, AdjState, MAX_REWRITE};
+use crate::adj::{AdjIndex, MAX_REWRITE};
 use crate::arp::l2_header;
 use crate::interface::{IfIndex, Interface, Interfaces};
-use crate::ip6::{is_link_local, multicast_mac, names, solicited_node, ADJ_GLEAN};
-use crate::{opaque, Learned, Vnet};
-use buf::{Buf, BufFlags, BufferCache, BufferPool, Frame, HEADROOM};
+use crate::ip6::{is_link_local, multicast_mac, names, solicited_node};
+use crate::resolve::{self, Resolve, ResolveEvent, Resolver};
+use crate::Vnet;
+use buf::{Buf, BufFlags, BufferPool, Frame, HEADROOM};
 use core::net::{IpAddr, Ipv6Addr};
 use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
-use std::collections::HashMap;
 use wire::ethernet::EthernetAddress;
 use wire::icmpv6::{Icmpv6Packet, Icmpv6Repr};
 use wire::ipv6::{Ipv6Packet, Ipv6Repr, HEADER_LEN};
@@ -58,21 +58,10 @@ pub fn learn(
     out: &mut Frame,
 ) -> Option<AdjIndex> {
     let key = IpAddr::V6(ip);
-    let mut nt = vnet.neighbors();
-    let what = nt.learn(if_index, key, mac, now);
-    let adj = {
-        let mut adjs = vnet.adjacencies_mut();
-        let complete = adjs
-            .find(if_index, key)
-            .and_then(|a| adjs.get(a))
-            .is_some_and(|a| a.state == AdjState::Complete);
-        if what == Learned::Refreshed && complete {
-            adjs.find(if_index, key)
-        } else {
-            adjs.resolve(ifs, if_index, key, mac)
+    resolve::learn(vnet, ifs, pool, if_index, key, mac, now, out, |adj| {
+        if is_link_local(&ip) {
+            return;
         }
-    }?;
-    if what != Learned::Refreshed && !is_link_local(&ip) {
         let on_link = ifs.get(if_index).is_some_and(|i| {
             i.ip6.iter().any(|c| {
                 c.prefix_len() < 128 && !is_link_local(&c.address()) && c.contains_addr(&ip)
@@ -82,16 +71,7 @@ pub fn learn(
             // Out of FIB groups: traffic keeps using glean, which still resolves.
             let _ = vnet.ip6_set_neighbor_route(ip, Some(adj));
         }
-    }
-    let n = nt.take_pending(if_index, key, out);
-    drop(nt);
-    if n > 0 {
-        let start = out.len() - n;
-        for b in &mut out.as_mut_slice()[start..] {
-            pool.meta_mut(b).opaque[opaque::ADJ] = adj;
-        }
-    }
-    Some(adj)
+    })
 }
 
 /// Builds an ND message from `src` to `dst` with its L2 header from `iface` to `l2_dst`
@@ -425,148 +405,73 @@ graph::node_errors! {
     }
 }
 
-const DISC_NEXT_OUTPUT: Next = Next(0);
-const DISC_NEXT_REWRITE: Next = Next(1);
-
-/// Most neighbours whose last solicitation time is remembered.
-const MAX_THROTTLE: usize = 4096;
-
 /// `ip6-discover-neighbor`: see the module documentation.
+pub type Ip6DiscoverNeighbor = Resolve<Nd>;
+
+/// ND as [`Resolver`]: `ip6-discover-neighbor` sends a neighbor solicitation to the
+/// target's solicited-node group.
 #[derive(Debug)]
-pub struct Ip6DiscoverNeighbor {
-    vnet: Vnet,
-    last_request: HashMap<(IfIndex, Ipv6Addr), u64>,
-    interval_ns: u64,
-}
+pub struct Nd;
 
-impl Ip6DiscoverNeighbor {
-    /// The node, with the solicitation interval of `vnet`'s [`crate::ip6::Ip6Params`].
-    pub fn new(vnet: &Vnet) -> Ip6DiscoverNeighbor {
-        let interval_ns = vnet.ip6().params().ns_interval_ns;
-        Ip6DiscoverNeighbor {
-            vnet: vnet.clone(),
-            last_request: HashMap::new(),
-            interval_ns,
+impl Resolver for Nd {
+    type Addr = Ipv6Addr;
+    type Error = Ip6DiscoverError;
+    const NAME: &'static str = names::IP6_DISCOVER_NEIGHBOR;
+    const REWRITE: &'static str = names::IP6_REWRITE;
+
+    fn error(event: ResolveEvent) -> Ip6DiscoverError {
+        match event {
+            ResolveEvent::PendingFull => Ip6DiscoverError::PendingFull,
+            ResolveEvent::BadAdjacency => Ip6DiscoverError::BadAdjacency,
+            ResolveEvent::Malformed => Ip6DiscoverError::Malformed,
+            ResolveEvent::UnknownInterface => Ip6DiscoverError::UnknownInterface,
+            ResolveEvent::NoSourceAddress => Ip6DiscoverError::NoSourceAddress,
+            ResolveEvent::Held => Ip6DiscoverError::Held,
+            ResolveEvent::RequestsSent => Ip6DiscoverError::SolicitsSent,
+            ResolveEvent::RequestsThrottled => Ip6DiscoverError::SolicitsThrottled,
+            ResolveEvent::NoBuffers => Ip6DiscoverError::NoBuffers,
         }
     }
 
-    fn may_request(&mut self, key: (IfIndex, Ipv6Addr), now: u64) -> bool {
-        if let Some(&t) = self.last_request.get(&key) {
-            if now.saturating_sub(t) < self.interval_ns {
-                return false;
-            }
-        }
-        if self.last_request.len() >= MAX_THROTTLE {
-            let iv = self.interval_ns;
-            self.last_request.retain(|_, t| now.saturating_sub(*t) < iv);
-            if self.last_request.len() >= MAX_THROTTLE {
-                return false;
-            }
-        }
-        self.last_request.insert(key, now);
-        true
+    fn interval_ns(vnet: &Vnet) -> u64 {
+        vnet.ip6().params().ns_interval_ns
     }
-}
 
-/// The address `iface` solicits `target` from: its global address on the target's
-/// prefix, else its link-local.
-fn ns_source(iface: &Interface, target: Ipv6Addr) -> Option<Ipv6Addr> {
-    iface
-        .ip6
-        .iter()
-        .find(|c| !is_link_local(&c.address()) && c.contains_addr(&target))
-        .or_else(|| iface.ip6.iter().find(|c| is_link_local(&c.address())))
-        .map(|c| c.address())
-}
-
-impl Node for Ip6DiscoverNeighbor {
-    fn info(&self) -> NodeInfo {
-        NodeInfo {
-            name: names::IP6_DISCOVER_NEIGHBOR,
-            kind: NodeKind::Internal,
-            next_nodes: &[crate::names::INTERFACE_OUTPUT, names::IP6_REWRITE],
-            errors: Ip6DiscoverError::ALL,
+    fn addr(ip: IpAddr) -> Option<Ipv6Addr> {
+        match ip {
+            IpAddr::V6(ip) => Some(ip),
+            IpAddr::V4(_) => None,
         }
     }
 
-    fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
-        let vnet = self.vnet.clone();
-        let ifs = vnet.interfaces();
-        let pool = cx.pool();
-        let now = cx.now();
-        for mut b in frame.drain() {
-            let m = pool.meta(&b);
-            let (adj_i, tx_if) = (m.opaque[opaque::ADJ], m.tx_if);
-            let target = if adj_i == ADJ_GLEAN {
-                match Ipv6Packet::new_checked(pool.get(&b).data()) {
-                    Ok(p) => Ok((tx_if, p.dst_addr())),
-                    Err(_) => Err(Ip6DiscoverError::Malformed),
-                }
-            } else {
-                match vnet.adjacencies().get(adj_i).map(|a| (a.tx_if, a.next_hop)) {
-                    Some((i, IpAddr::V6(ip))) => Ok((i, ip)),
-                    _ => Err(Ip6DiscoverError::BadAdjacency),
-                }
-            };
-            let (if_index, ip) = match target {
-                Ok(t) => t,
-                Err(e) => {
-                    cx.drop(b, e);
-                    continue;
-                }
-            };
-            // Resolved since lookup ran?
-            let ready = {
-                let adjs = vnet.adjacencies();
-                adjs.find(if_index, IpAddr::V6(ip))
-                    .filter(|&a| adjs.get(a).is_some_and(|a| a.state == AdjState::Complete))
-            };
-            if let Some(a) = ready {
-                pool.meta_mut(&mut b).opaque[opaque::ADJ] = a;
-                cx.enqueue(DISC_NEXT_REWRITE, b);
-                continue;
-            }
-            let Some(iface) = ifs.get(if_index) else {
-                cx.drop(b, Ip6DiscoverError::UnknownInterface);
-                continue;
-            };
-            let Some(src) = ns_source(iface, ip) else {
-                cx.drop(b, Ip6DiscoverError::NoSourceAddress);
-                continue;
-            };
-            cx.trace(&b, format_args!("resolving {ip} on if {if_index}"));
-            let held = vnet.neighbors().hold(if_index, IpAddr::V6(ip), b, now);
-            if let Err(b) = held {
-                cx.drop(b, Ip6DiscoverError::PendingFull);
-                continue;
-            }
-            cx.count(Ip6DiscoverError::Held, 1);
-            if !self.may_request((if_index, ip), now) {
-                cx.count(Ip6DiscoverError::SolicitsThrottled, 1);
-                continue;
-            }
-            let sn = solicited_node(ip);
-            let mut opt = [0u8; 8];
-            NdiscOption::SourceLinkLayerAddr(iface.mac.as_bytes()).emit(&mut opt);
-            let ns = NdiscRepr::NeighborSolicit {
-                target_addr: ip,
-                options: &opt,
-            };
-            match cx.cache().alloc() {
-                Some(mut rb) => {
-                    if emit_nd(pool, &mut rb, iface, multicast_mac(sn), src, sn, ns) {
-                        cx.count(Ip6DiscoverError::SolicitsSent, 1);
-                        cx.enqueue(DISC_NEXT_OUTPUT, rb);
-                    } else {
-                        cx.drop(rb, Ip6DiscoverError::UnknownInterface);
-                    }
-                }
-                None => cx.count(Ip6DiscoverError::NoBuffers, 1),
-            }
-        }
+    fn destination(data: &[u8]) -> Option<Ipv6Addr> {
+        Ipv6Packet::new_checked(data).ok().map(|p| p.dst_addr())
     }
 
-    fn release(&mut self, cache: &mut BufferCache) {
-        self.vnet.neighbors().release(cache);
+    /// The global address on the target's prefix, else the link-local.
+    fn source(iface: &Interface, target: Ipv6Addr) -> Option<Ipv6Addr> {
+        iface
+            .ip6
+            .iter()
+            .find(|c| !is_link_local(&c.address()) && c.contains_addr(&target))
+            .or_else(|| iface.ip6.iter().find(|c| is_link_local(&c.address())))
+            .map(|c| c.address())
+    }
+
+    fn emit_request(
+        pool: &BufferPool,
+        b: &mut Buf,
+        iface: &Interface,
+        src: Ipv6Addr,
+        target: Ipv6Addr,
+    ) -> bool {
+        let sn = solicited_node(target);
+        let mut opt = [0u8; 8];
+        NdiscOption::SourceLinkLayerAddr(iface.mac.as_bytes()).emit(&mut opt);
+        let ns = NdiscRepr::NeighborSolicit {
+            target_addr: target,
+            options: &opt,
+        };
+        emit_nd(pool, b, iface, multicast_mac(sn), src, sn, ns)
     }
 }
