@@ -23,6 +23,7 @@
 
 pub mod endpoint;
 pub mod iface;
+pub mod ip;
 pub mod isn;
 pub mod net;
 pub mod socket;

@@ -628,6 +628,41 @@ impl Config {
                     format!("{:?} is not an address:port", s.listen.get_ref()),
                 )
             })?;
+            // The service runs on uplane's own stack: it can only listen on an address
+            // of one of uplane's interfaces (not 0.0.0.0, not a host kernel address).
+            let ours =
+                interfaces
+                    .iter()
+                    .flat_map(|i| &i.addresses)
+                    .any(|a| match (a, listen.ip()) {
+                        (IpCidr::V4(c), IpAddr::V4(l)) => c.address() == l,
+                        (IpCidr::V6(c), IpAddr::V6(l)) => c.address() == l,
+                        _ => false,
+                    });
+            if !ours {
+                return Err(loc.err(
+                    &s.listen,
+                    format!("service[{i}].listen"),
+                    format!(
+                        "{} is not an address of any [[interface]] (a service listens on one of uplane's interface addresses)",
+                        listen.ip()
+                    ),
+                ));
+            }
+            if listen.port() == 0 {
+                return Err(loc.err(
+                    &s.listen,
+                    format!("service[{i}].listen"),
+                    "port 0: a service needs a fixed port",
+                ));
+            }
+            if services.iter().any(|o: &ServiceConfig| o.listen == listen) {
+                return Err(loc.err(
+                    &s.listen,
+                    format!("service[{i}].listen"),
+                    format!("{listen} is already the address of an earlier service"),
+                ));
+            }
             services.push(ServiceConfig {
                 kind: kind.clone(),
                 listen,
@@ -679,6 +714,9 @@ impl Config {
                 None => return Err(loc.err(n, "punt.interface", format!("{:?} is not an interface of this config", n.get_ref()))),
                 Some(i) if i.driver != Driver::Tap => {
                     return Err(loc.err(n, "punt.interface", format!("{:?} is not a tap interface (punting goes to the host kernel through a TAP)", n.get_ref())))
+                }
+                Some(_) if !services.is_empty() => {
+                    return Err(loc.err(n, "punt.interface", "[punt] and [[service]] both want the TCP/UDP that ip4-local hands off: use one of them"))
                 }
                 Some(i) => Some(i.name.clone()),
             },
@@ -973,6 +1011,10 @@ listen = "10.1.0.1:7"
             ("[metrics]\nlisten = \"localhost\"\n", "metrics.listen", 2, "address:port"),
             ("[cpu]\nworkers = 1000\n", "cpu.workers", 2, "above 64"),
             ("[[service]]\nkind = \"ftp\"\nlisten = \"10.0.0.1:21\"\n", "service[0].kind", 2, "echo, discard or http"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\naddress = [\"10.0.0.1/24\"]\n[[service]]\nkind = \"echo\"\nlisten = \"10.0.0.2:7\"\n", "service[0].listen", 7, "not an address of any [[interface]]"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\naddress = [\"fd00::1/64\"]\n[[service]]\nkind = \"http\"\nlisten = \"0.0.0.0:80\"\n", "service[0].listen", 7, "not an address of any [[interface]]"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\naddress = [\"10.0.0.1/24\"]\n[[service]]\nkind = \"echo\"\nlisten = \"10.0.0.1:7\"\n[[service]]\nkind = \"discard\"\nlisten = \"10.0.0.1:7\"\n", "service[1].listen", 10, "earlier service"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\naddress = [\"10.0.0.1/24\"]\n[[service]]\nkind = \"echo\"\nlisten = \"10.0.0.1:7\"\n[punt]\ninterface = \"a\"\n", "punt.interface", 9, "use one of them"),
             ("[punt]\ninterface = \"nope\"\n", "punt.interface", 2, "not an interface"),
             ("[punt]\ninterface = \"a\"\n[[interface]]\nname = \"a\"\ndriver = \"pg\"\n", "punt.interface", 2, "not a tap"),
             ("[[interface]]\nname = \"a\"\ndriver = \"pcap\"\n", "interface[0].rx-file", 3, "needs rx-file"),

@@ -13,6 +13,8 @@ pub mod cli;
 mod delete;
 pub mod metrics;
 mod pcap;
+pub mod services;
+pub mod stack_node;
 mod workers;
 
 use crate::config::{Config, Driver, IpCidr, RouteTarget};
@@ -133,6 +135,7 @@ impl Daemon {
             d.set_punt(name)
                 .with_context(|| format!("{}: punt.interface {name:?}", config.file.display()))?;
         }
+        d.start_services()?;
         d.pcap_promiscuous();
         d.add_config_neighbors()?;
         for (i, r) in config.routes.iter().enumerate() {
@@ -146,6 +149,60 @@ impl Daemon {
             config.routes.len()
         ));
         Ok(d)
+    }
+
+    /// `[[service]]`: gives every graph a TCP/IP stack behind `ip4-local`/`ip6-local`
+    /// with the services listening on it ([`stack_node`], [`services`]).
+    fn start_services(&mut self) -> Result<()> {
+        if self.config.services.is_empty() {
+            return Ok(());
+        }
+        let file = self.config.file.display().to_string();
+        // The stack's packets fit every interface and one buffer.
+        let mtu = self
+            .config
+            .interfaces
+            .iter()
+            .map(|i| i.mtu)
+            .min()
+            .unwrap_or(1500)
+            .min(buf::DATA_SIZE as u16);
+        let status = services::StatusSource {
+            start: self.start,
+            vnet: self.vnet.clone(),
+            devices: self
+                .ports
+                .iter()
+                .filter_map(|p| p.stats.clone().map(|s| (p.if_index, s)))
+                .collect(),
+            graphs: self.graphs.stats(),
+        };
+        for w in 0..self.graphs.len() {
+            let mut secret = [0u8; 16];
+            sys_random(&mut secret);
+            let mut host = stack::ip::IpHost::new(stack::ip::IpHostConfig {
+                mtu,
+                endpoint: stack::EndpointConfig {
+                    secret,
+                    ..Default::default()
+                },
+                ..Default::default()
+            });
+            let services =
+                services::Services::new(&mut host, &self.config.services, Some(status.clone()))
+                    .map_err(|e| anyhow!("{file}: {e}"))?;
+            let shared = Arc::new(std::sync::Mutex::new(stack_node::HostState {
+                host,
+                services,
+            }));
+            self.graphs
+                .on(w, move |g| stack_node::configure(g, shared))?
+                .context("attaching the stack to the graph")?;
+        }
+        for s in self.config.services.clone() {
+            self.logf(format!("service {} listening on {}", s.kind, s.listen));
+        }
+        Ok(())
     }
 
     /// Appends a line to `show log`.
@@ -518,10 +575,31 @@ fn build_graph(vnet: &Vnet, pool: &Arc<BufferPool>) -> Result<Graph> {
         .add(io::tap::output_node())
         .add(io::af_xdp::input_node())
         .add(io::af_xdp::output_node())
-        .add(vnet::punt::Ip4Punt::new(vnet));
+        .add(vnet::punt::Ip4Punt::new(vnet))
+        .add(stack_node::StackInput::new())
+        .add(stack_node::StackOutput::new());
     pcap::register(&mut b);
     b.build(BufferCache::new(pool.clone()))
         .context("building the graph")
+}
+
+/// Fills `out` from the kernel's random source (the stack's hash and ISN secret); a
+/// clock-derived value if that fails.
+fn sys_random(out: &mut [u8]) {
+    use std::io::Read;
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(out))
+        .is_ok();
+    if !ok {
+        let t = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+            .to_le_bytes();
+        for (o, b) in out.iter_mut().zip(t.iter().cycle()) {
+            *o ^= b;
+        }
+    }
 }
 
 /// The kernel rx queues of `host` (`/sys/class/net/HOST/queues/rx-*`; 1 if unknown).

@@ -1,0 +1,548 @@
+//! The stack behind a router's local delivery: IP packets in, IP packets out, no link layer.
+//!
+//! [`IpHost`] is what runs inside uplane's graph behind `ip4-local`/`ip6-local`: the
+//! router already did Ethernet, ARP/ND, the IP header checks, reassembly, echo replies and
+//! next-hop resolution, so the host only sees IP packets for its addresses and hands out
+//! IP packets that the router routes (`ip4-lookup`/`ip6-lookup`). It holds the same
+//! [`Endpoint`] (TCP) and [`UdpTable`] as [`crate::iface::Interface`], which is the same
+//! stack on an Ethernet link by itself.
+//!
+//! Every packet is untrusted: read only through `wire`'s checked views; what cannot be
+//! used is dropped and the [`DropReason`] returned (and counted in [`IpHostStats`]).
+//! A UDP datagram nobody listens to comes back as [`IpArrival::UdpNoListener`] so that the
+//! caller answers it (the router has a rate-limited ICMP error node); TCP to a port nobody
+//! listens to is answered by the endpoint with a RST.
+//!
+//! # Call order
+//! [`handle_ip_packet`](IpHost::handle_ip_packet) per received packet,
+//! [`handle_timeout`](IpHost::handle_timeout) once [`poll_timeout`](IpHost::poll_timeout)
+//! has passed, application calls on [`endpoint_mut`](IpHost::endpoint_mut) /
+//! [`udp_mut`](IpHost::udp_mut); then [`poll_transmit`](IpHost::poll_transmit) until
+//! `None`. Nothing allocates per packet after warm-up (one reused scratch buffer).
+
+use core::net::{IpAddr, SocketAddr};
+
+use wire::icmpv4::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr};
+use wire::icmpv6::{Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr};
+use wire::ipv4::{Ipv4Options, Ipv4Packet, Ipv4Repr};
+use wire::ipv6::{Ipv6Packet, Ipv6Repr};
+use wire::pseudo::PseudoHeader;
+use wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
+use wire::udp::{UdpPacket, UdpRepr};
+use wire::IpProtocol;
+
+use crate::endpoint::{Endpoint, EndpointConfig};
+use crate::iface::DropReason;
+use crate::udp::{UdpConfig, UdpError, UdpTable};
+use crate::{FourTuple, Instant};
+
+const IP4: usize = wire::ipv4::HEADER_LEN;
+const IP6: usize = wire::ipv6::HEADER_LEN;
+const UDP: usize = wire::udp::HEADER_LEN;
+
+/// Settings of an [`IpHost`].
+#[derive(Debug, Clone)]
+pub struct IpHostConfig {
+    /// The largest IP packet sent (default 1500). TCP's MSS is clamped to fit it.
+    pub mtu: u16,
+    /// TCP settings and the secret keying hashes and ISNs.
+    pub endpoint: EndpointConfig,
+    /// UDP bounds.
+    pub udp: UdpConfig,
+}
+
+impl Default for IpHostConfig {
+    fn default() -> Self {
+        IpHostConfig {
+            mtu: 1500,
+            endpoint: EndpointConfig::default(),
+            udp: UdpConfig::default(),
+        }
+    }
+}
+
+/// What a received packet was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpArrival {
+    /// A TCP segment, handed to the endpoint. `handshake_ack` is true for an ACK without
+    /// SYN to `local` (a listener there may have a connection to accept).
+    Tcp {
+        /// The segment's destination.
+        local: SocketAddr,
+        /// ACK without SYN.
+        handshake_ack: bool,
+    },
+    /// A UDP datagram a socket took.
+    Udp,
+    /// A well-formed UDP datagram no socket listens to: answer with port unreachable.
+    UdpNoListener,
+    /// An ICMP error delivered to the connection or socket it concerns.
+    IcmpDelivered,
+}
+
+/// Counters of an [`IpHost`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpHostStats {
+    /// Packets handed to `handle_ip_packet`.
+    pub rx_packets: u64,
+    /// Packets handed out by `poll_transmit`.
+    pub tx_packets: u64,
+    /// UDP datagrams nobody listened to.
+    pub udp_no_listener: u64,
+    /// Drops, indexed like [`DropReason::ALL`].
+    pub drops: [u64; 18],
+}
+
+impl IpHostStats {
+    /// The drop counter of `r`.
+    pub fn dropped(&self, r: DropReason) -> u64 {
+        self.drops[r as usize]
+    }
+
+    /// All drops.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+}
+
+/// TCP and UDP at the IP level. See the module documentation.
+#[derive(Debug)]
+pub struct IpHost {
+    config: IpHostConfig,
+    endpoint: Endpoint,
+    udp: UdpTable,
+    scratch: Vec<u8>,
+    ident: u16,
+    stats: IpHostStats,
+}
+
+fn pseudo(src: IpAddr, dst: IpAddr) -> Option<PseudoHeader> {
+    match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => Some(PseudoHeader::V4 { src, dst }),
+        (IpAddr::V6(src), IpAddr::V6(dst)) => Some(PseudoHeader::V6 { src, dst }),
+        _ => None,
+    }
+}
+
+/// Source and destination ports of a quoted transport header.
+fn quoted_ports(l4: &[u8]) -> Option<(u16, u16)> {
+    let p = l4.get(..4)?;
+    Some((
+        u16::from_be_bytes([p[0], p[1]]),
+        u16::from_be_bytes([p[2], p[3]]),
+    ))
+}
+
+impl IpHost {
+    /// A new host. The TCP MSS is clamped to the MTU (IPv4 and TCP headers off).
+    pub fn new(mut config: IpHostConfig) -> Self {
+        let mss_cap = config.mtu.saturating_sub((IP4 + 20) as u16).max(64);
+        if config.endpoint.tcp.mss > mss_cap {
+            let mut tcp = (*config.endpoint.tcp).clone();
+            tcp.mss = mss_cap;
+            config.endpoint.tcp = std::sync::Arc::new(tcp);
+        }
+        let secret = config.endpoint.secret;
+        IpHost {
+            endpoint: Endpoint::new(config.endpoint.clone()),
+            udp: UdpTable::new(config.udp, secret),
+            scratch: Vec::with_capacity(usize::from(config.mtu)),
+            ident: 1,
+            stats: IpHostStats::default(),
+            config,
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &IpHostStats {
+        &self.stats
+    }
+
+    /// The TCP endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The TCP endpoint, for application calls.
+    pub fn endpoint_mut(&mut self) -> &mut Endpoint {
+        &mut self.endpoint
+    }
+
+    /// The UDP sockets.
+    pub fn udp(&self) -> &UdpTable {
+        &self.udp
+    }
+
+    /// The UDP sockets, for application calls.
+    pub fn udp_mut(&mut self) -> &mut UdpTable {
+        &mut self.udp
+    }
+
+    /// The largest packet [`poll_transmit`](Self::poll_transmit) writes.
+    pub fn max_packet_len(&self) -> usize {
+        usize::from(self.config.mtu)
+    }
+
+    fn drop(&mut self, r: DropReason) -> Result<IpArrival, DropReason> {
+        self.stats.drops[r as usize] += 1;
+        Err(r)
+    }
+
+    // ----- input ----------------------------------------------------------------------
+
+    /// Processes one received IP packet (untrusted; the router has checked that it is for
+    /// one of our addresses and reassembled it).
+    pub fn handle_ip_packet(&mut self, now: Instant, pkt: &[u8]) -> Result<IpArrival, DropReason> {
+        self.stats.rx_packets += 1;
+        match pkt.first().map(|b| b >> 4) {
+            Some(4) => self.handle_ipv4(now, pkt),
+            Some(6) => self.handle_ipv6(now, pkt),
+            _ => self.drop(DropReason::BadIpHeader),
+        }
+    }
+
+    fn handle_ipv4(&mut self, now: Instant, bytes: &[u8]) -> Result<IpArrival, DropReason> {
+        let Ok(pkt) = Ipv4Packet::new_checked(bytes) else {
+            return self.drop(DropReason::BadIpHeader);
+        };
+        // The router checked the header checksum (or rebuilt the header when reassembling).
+        let ip = match Ipv4Repr::parse(&pkt, false) {
+            Ok(r) => r,
+            Err(_) => return self.drop(DropReason::BadIpHeader),
+        };
+        if ip.more_frags || ip.frag_offset != 0 {
+            return self.drop(DropReason::Fragment);
+        }
+        let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
+        let l4 = pkt.payload();
+        match ip.protocol {
+            IpProtocol::Tcp => self.handle_tcp(now, src, dst, l4),
+            IpProtocol::Udp => self.handle_udp(src, dst, l4),
+            IpProtocol::Icmp => self.handle_icmpv4(l4),
+            _ => self.drop(DropReason::UnknownProtocol),
+        }
+    }
+
+    fn handle_ipv6(&mut self, now: Instant, bytes: &[u8]) -> Result<IpArrival, DropReason> {
+        let Ok(pkt) = Ipv6Packet::new_checked(bytes) else {
+            return self.drop(DropReason::BadIpHeader);
+        };
+        let Ok(ip) = Ipv6Repr::parse(&pkt) else {
+            return self.drop(DropReason::BadIpHeader);
+        };
+        let (src, dst) = (IpAddr::V6(ip.src_addr), IpAddr::V6(ip.dst_addr));
+        let l4 = pkt.payload();
+        match ip.next_header {
+            IpProtocol::Tcp => self.handle_tcp(now, src, dst, l4),
+            IpProtocol::Udp => self.handle_udp(src, dst, l4),
+            IpProtocol::Icmpv6 => self.handle_icmpv6(&ip, l4),
+            IpProtocol::HopByHop
+            | IpProtocol::Ipv6Route
+            | IpProtocol::Ipv6Frag
+            | IpProtocol::Ipv6Opts => self.drop(DropReason::ExtensionHeader),
+            _ => self.drop(DropReason::UnknownProtocol),
+        }
+    }
+
+    fn handle_tcp(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        l4: &[u8],
+    ) -> Result<IpArrival, DropReason> {
+        let Some(ph) = pseudo(src, dst) else {
+            return self.drop(DropReason::BadIpHeader);
+        };
+        let parsed = TcpPacket::new_checked(l4)
+            .and_then(|p| TcpRepr::parse(&p, Some(&ph)).map(|r| (r, p.payload())));
+        let Ok((seg, data)) = parsed else {
+            return self.drop(DropReason::BadTcp);
+        };
+        let tuple = FourTuple {
+            local: SocketAddr::new(dst, seg.dst_port),
+            remote: SocketAddr::new(src, seg.src_port),
+        };
+        self.endpoint.handle_segment(now, tuple, &seg, data);
+        Ok(IpArrival::Tcp {
+            local: tuple.local,
+            handshake_ack: seg.flags.contains(TcpFlags::ACK) && !seg.flags.contains(TcpFlags::SYN),
+        })
+    }
+
+    fn handle_udp(&mut self, src: IpAddr, dst: IpAddr, l4: &[u8]) -> Result<IpArrival, DropReason> {
+        let Some(ph) = pseudo(src, dst) else {
+            return self.drop(DropReason::BadIpHeader);
+        };
+        let Ok(p) = UdpPacket::new_checked(l4) else {
+            return self.drop(DropReason::BadUdp);
+        };
+        // IPv4 may omit the checksum (zero); IPv6 may not (RFC 8200 §8.1).
+        let check = p.checksum() != 0 || ph.is_ipv6();
+        let Ok(repr) = UdpRepr::parse(&p, check.then_some(&ph)) else {
+            return self.drop(DropReason::BadUdp);
+        };
+        let local = SocketAddr::new(dst, repr.dst_port);
+        let remote = SocketAddr::new(src, repr.src_port);
+        if self.udp.handle_datagram(local, remote, p.payload()) {
+            Ok(IpArrival::Udp)
+        } else {
+            self.stats.udp_no_listener += 1;
+            Ok(IpArrival::UdpNoListener)
+        }
+    }
+
+    fn handle_icmpv4(&mut self, l4: &[u8]) -> Result<IpArrival, DropReason> {
+        let Ok(p) = Icmpv4Packet::new_checked(l4) else {
+            return self.drop(DropReason::BadIcmp);
+        };
+        match Icmpv4Repr::parse(&p) {
+            Ok(Icmpv4Repr::DstUnreachable {
+                reason,
+                next_hop_mtu,
+                invoking,
+            }) => self.icmp4_unreachable(reason, next_hop_mtu, invoking),
+            _ => self.drop(DropReason::BadIcmp),
+        }
+    }
+
+    /// Destination unreachable quoting one of our packets (IPv4 header + 8 bytes).
+    fn icmp4_unreachable(
+        &mut self,
+        reason: Icmpv4DstUnreachable,
+        mtu: u16,
+        invoking: &[u8],
+    ) -> Result<IpArrival, DropReason> {
+        if invoking.len() < IP4 {
+            return self.drop(DropReason::IcmpUnmatched);
+        }
+        // The quote is usually cut short: read the header fields without check_len.
+        let q = Ipv4Packet::new_unchecked(invoking);
+        let hl = q.header_len();
+        let ports = invoking.get(hl..).and_then(quoted_ports);
+        let (Some((sport, dport)), true) = (ports, q.version() == 4 && hl >= IP4) else {
+            return self.drop(DropReason::IcmpUnmatched);
+        };
+        let local = SocketAddr::new(IpAddr::V4(q.src_addr()), sport);
+        let remote = SocketAddr::new(IpAddr::V4(q.dst_addr()), dport);
+        match (q.protocol(), reason) {
+            (IpProtocol::Tcp, Icmpv4DstUnreachable::FragRequired) => {
+                // RFC 1191: zero (old routers) says nothing usable; 68 is the IPv4 minimum.
+                let mtu = if mtu == 0 { 576 } else { mtu.max(68) };
+                let mss = mtu.saturating_sub((IP4 + 20) as u16);
+                if self
+                    .endpoint
+                    .handle_path_mtu(FourTuple { local, remote }, mss)
+                {
+                    Ok(IpArrival::IcmpDelivered)
+                } else {
+                    self.drop(DropReason::IcmpUnmatched)
+                }
+            }
+            (IpProtocol::Udp, r) => {
+                let e = if r == Icmpv4DstUnreachable::PortUnreachable {
+                    UdpError::PortUnreachable
+                } else {
+                    UdpError::Unreachable
+                };
+                self.udp.handle_icmp_error(local, remote, e);
+                Ok(IpArrival::IcmpDelivered)
+            }
+            _ => self.drop(DropReason::IcmpUnmatched),
+        }
+    }
+
+    fn handle_icmpv6(&mut self, ip: &Ipv6Repr, l4: &[u8]) -> Result<IpArrival, DropReason> {
+        let Ok(p) = Icmpv6Packet::new_checked(l4) else {
+            return self.drop(DropReason::BadIcmp);
+        };
+        let Ok(r) = Icmpv6Repr::parse(&p, ip.src_addr, ip.dst_addr) else {
+            return self.drop(DropReason::BadIcmp);
+        };
+        let (invoking, what) = match r {
+            Icmpv6Repr::PktTooBig { mtu, invoking } => (invoking, Ok(mtu)),
+            Icmpv6Repr::DstUnreachable { reason, invoking } => (invoking, Err(reason)),
+            _ => return self.drop(DropReason::BadIcmp),
+        };
+        if invoking.len() < IP6 {
+            return self.drop(DropReason::IcmpUnmatched);
+        }
+        let q = Ipv6Packet::new_unchecked(invoking);
+        let Some((sport, dport)) = invoking.get(IP6..).and_then(quoted_ports) else {
+            return self.drop(DropReason::IcmpUnmatched);
+        };
+        let local = SocketAddr::new(IpAddr::V6(q.src_addr()), sport);
+        let remote = SocketAddr::new(IpAddr::V6(q.dst_addr()), dport);
+        match (q.next_header(), what) {
+            (IpProtocol::Tcp, Ok(mtu)) => {
+                let mss = mtu.clamp(1280, 65535) as u16 - (IP6 + 20) as u16;
+                if self
+                    .endpoint
+                    .handle_path_mtu(FourTuple { local, remote }, mss)
+                {
+                    Ok(IpArrival::IcmpDelivered)
+                } else {
+                    self.drop(DropReason::IcmpUnmatched)
+                }
+            }
+            (IpProtocol::Udp, Err(reason)) => {
+                let e = if reason == Icmpv6DstUnreachable::PortUnreachable {
+                    UdpError::PortUnreachable
+                } else {
+                    UdpError::Unreachable
+                };
+                self.udp.handle_icmp_error(local, remote, e);
+                Ok(IpArrival::IcmpDelivered)
+            }
+            _ => self.drop(DropReason::IcmpUnmatched),
+        }
+    }
+
+    // ----- output ---------------------------------------------------------------------
+
+    /// Writes the next IP packet to send into `out` and returns its length. `out` should
+    /// hold [`max_packet_len`](Self::max_packet_len) bytes; a packet that does not fit is
+    /// dropped (`TooBig`). Call until `None` after every input.
+    pub fn poll_transmit(&mut self, now: Instant, out: &mut [u8]) -> Option<usize> {
+        loop {
+            if self.udp.has_transmit() {
+                let mut scratch = core::mem::take(&mut self.scratch);
+                scratch.resize(usize::from(self.config.mtu), 0);
+                let t = self.udp.poll_transmit(&mut scratch);
+                let r = t.and_then(|t| self.emit_udp(t, &scratch, out));
+                self.scratch = scratch;
+                match r {
+                    Some(n) => return self.sent(n),
+                    None => continue,
+                }
+            }
+            let mut scratch = core::mem::take(&mut self.scratch);
+            let t = self.endpoint.poll_transmit(now, &mut scratch);
+            let r = t.map(|t| self.emit_tcp(t, &scratch, out));
+            self.scratch = scratch;
+            match r {
+                None => return None,
+                Some(Some(n)) => return self.sent(n),
+                Some(None) => continue,
+            }
+        }
+    }
+
+    fn sent(&mut self, n: usize) -> Option<usize> {
+        self.stats.tx_packets += 1;
+        Some(n)
+    }
+
+    /// Writes the IP header of a packet with `l4_len` transport bytes; returns the
+    /// transport header's offset, or `None` when dropped (counted).
+    fn emit_ip(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: IpProtocol,
+        l4_len: usize,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let ip_len = if dst.is_ipv4() { IP4 } else { IP6 };
+        if ip_len + l4_len > usize::from(self.config.mtu) || out.len() < ip_len + l4_len {
+            self.stats.drops[DropReason::TooBig as usize] += 1;
+            return None;
+        }
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                self.ident = self.ident.wrapping_add(1);
+                Ipv4Repr {
+                    src_addr: s,
+                    dst_addr: d,
+                    protocol: proto,
+                    payload_len: l4_len as u16,
+                    ttl: 64,
+                    dscp: 0,
+                    ecn: 0,
+                    ident: self.ident,
+                    dont_frag: true,
+                    more_frags: false,
+                    frag_offset: 0,
+                    options: Ipv4Options::default(),
+                }
+                .emit(&mut Ipv4Packet::new_unchecked(&mut out[..IP4]));
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => Ipv6Repr {
+                src_addr: s,
+                dst_addr: d,
+                next_header: proto,
+                payload_len: l4_len as u16,
+                hop_limit: 64,
+                traffic_class: 0,
+                flow_label: 0,
+            }
+            .emit(&mut Ipv6Packet::new_unchecked(&mut out[..IP6])),
+            _ => {
+                self.stats.drops[DropReason::NoRoute as usize] += 1;
+                return None;
+            }
+        }
+        Some(ip_len)
+    }
+
+    fn emit_tcp(&mut self, t: crate::Transmit, payload: &[u8], out: &mut [u8]) -> Option<usize> {
+        let (src, dst) = (t.tuple.local.ip(), t.tuple.remote.ip());
+        let l4_len = t.repr.header_len() + payload.len();
+        let ip_len = if dst.is_ipv4() { IP4 } else { IP6 };
+        let mtu = usize::from(self.config.mtu);
+        if ip_len + l4_len > mtu && !payload.is_empty() {
+            // Our own MTU is the bottleneck (IPv6 with the IPv4-sized MSS): a local PMTU
+            // signal; the connection resends at the smaller size.
+            let mss = mtu.saturating_sub(ip_len + 20) as u16;
+            self.endpoint.handle_path_mtu(t.tuple, mss);
+            self.stats.drops[DropReason::TooBig as usize] += 1;
+            return None;
+        }
+        let at = self.emit_ip(src, dst, IpProtocol::Tcp, l4_len, out)?;
+        let ph = pseudo(src, dst)?;
+        let seg = &mut out[at..at + l4_len];
+        seg[t.repr.header_len()..].copy_from_slice(payload);
+        let mut repr = t.repr;
+        repr.payload_len = payload.len();
+        repr.emit(&mut TcpPacket::new_unchecked(&mut seg[..]), Some(&ph));
+        Some(at + l4_len)
+    }
+
+    fn emit_udp(
+        &mut self,
+        t: crate::udp::UdpTransmit,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let (src, dst) = (t.local.ip(), t.remote.ip());
+        if src.is_unspecified() {
+            // The router picks no source address for us: bind UDP sockets to one.
+            self.stats.drops[DropReason::NoRoute as usize] += 1;
+            return None;
+        }
+        let l4_len = UDP + t.len;
+        let at = self.emit_ip(src, dst, IpProtocol::Udp, l4_len, out)?;
+        let ph = pseudo(src, dst)?;
+        let dg = &mut out[at..at + l4_len];
+        dg[UDP..].copy_from_slice(&payload[..t.len]);
+        UdpRepr {
+            src_port: t.local.port(),
+            dst_port: t.remote.port(),
+            payload_len: t.len,
+        }
+        .emit(&mut UdpPacket::new_unchecked(&mut dg[..]), Some(&ph));
+        Some(at + l4_len)
+    }
+
+    // ----- timers ---------------------------------------------------------------------
+
+    /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must run.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.endpoint.poll_timeout()
+    }
+
+    /// Runs the TCP timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.endpoint.handle_timeout(now);
+    }
+}

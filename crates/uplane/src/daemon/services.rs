@@ -1,0 +1,439 @@
+//! `[[service]]`: small TCP services on uplane's own stack (`echo`, `discard`, `http`).
+//!
+//! They run inside the graph's `stack-output` node ([`super::stack_node`]), on the thread
+//! that dispatches that graph (the main thread with `workers = 0`; with N workers every
+//! graph has its own stack and copy of the services, and a connection stays on the worker
+//! its flow hashes to). They use the stack's non-blocking calls only: each run accepts
+//! what is queued, reads and writes what it can without waiting, and returns; a
+//! connection that would go on longer than [`ROUNDS`] reads is served again at the next
+//! dispatch. Nothing here blocks the data path.
+//!
+//! * `echo` (RFC 862): sends back what it reads; when the peer's bytes cannot be sent
+//!   (send buffer full) it stops reading until the stack says writable (flow control
+//!   reaches the peer through the receive window).
+//! * `discard` (RFC 863): reads and drops.
+//! * `http`: HTTP/1.1 `GET`/`HEAD` of `/` or `/status` returns a text status page
+//!   (uptime, interfaces with their rx/tx counters, the stack's counters, `show runtime`);
+//!   other paths 404, other methods 405, a request head over 8 KiB 431. Keep-alive unless
+//!   the request says `Connection: close` (or is HTTP/1.0 without keep-alive).
+
+use super::workers;
+use crate::config::ServiceConfig;
+use graph::GraphStats;
+use io::device::DeviceStats;
+use stack::ip::IpHost;
+use stack::{ConnectionHandle, Event, RecvError, SendError};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use vnet::Vnet;
+
+/// Reads per connection per run before it waits for the next dispatch.
+pub const ROUNDS: usize = 16;
+/// Largest HTTP request head accepted.
+const MAX_REQUEST: usize = 8192;
+/// Accept and SYN queue bound per listener.
+const BACKLOG: usize = 128;
+
+/// A service's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// RFC 862.
+    Echo,
+    /// RFC 863.
+    Discard,
+    /// The status page.
+    Http,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "echo" => Some(Kind::Echo),
+            "discard" => Some(Kind::Discard),
+            "http" => Some(Kind::Http),
+            _ => None,
+        }
+    }
+}
+
+/// What the status page reads: counters other threads write, read without stopping them.
+#[derive(Debug, Clone)]
+pub struct StatusSource {
+    /// When the daemon started.
+    pub start: Instant,
+    /// Interfaces (names, state).
+    pub vnet: Vnet,
+    /// Device counters by interface index (interfaces created at startup).
+    pub devices: Vec<(u32, Arc<DeviceStats>)>,
+    /// Every graph's node counters.
+    pub graphs: Vec<Arc<GraphStats>>,
+}
+
+impl StatusSource {
+    /// The status page text. `stack` is this graph's stack (its counters are shown).
+    pub fn render(&self, host: &IpHost, conns: usize) -> String {
+        let mut t = String::with_capacity(4096);
+        let _ = writeln!(t, "uplane {} status", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(t, "uptime: {} s", self.start.elapsed().as_secs());
+        let _ = writeln!(t);
+        let _ = writeln!(
+            t,
+            "{:<16}{:>5} {:<6}{:>14}{:>16}{:>14}{:>16}{:>10}",
+            "interface",
+            "idx",
+            "state",
+            "rx_packets",
+            "rx_bytes",
+            "tx_packets",
+            "tx_bytes",
+            "drops"
+        );
+        let ifs = self.vnet.interfaces();
+        for i in ifs.iter() {
+            let (rx, tx) = match self.devices.iter().find(|(idx, _)| *idx == i.index) {
+                Some((_, s)) => (s.rx_total(), s.tx_total()),
+                None => Default::default(),
+            };
+            let _ = writeln!(
+                t,
+                "{:<16}{:>5} {:<6}{:>14}{:>16}{:>14}{:>16}{:>10}",
+                i.name,
+                i.index,
+                if i.admin_up { "up" } else { "down" },
+                rx.packets,
+                rx.bytes,
+                tx.packets,
+                tx.bytes,
+                rx.drops + tx.drops
+            );
+        }
+        let e = host.endpoint().stats();
+        let s = host.stats();
+        let _ = writeln!(t);
+        let _ = writeln!(
+            t,
+            "stack (this graph): rx_packets {} tx_packets {} drops {} connections {} served {} opened {} closed {} rst_sent {}",
+            s.rx_packets,
+            s.tx_packets,
+            s.total_drops(),
+            host.endpoint().connection_count(),
+            conns,
+            e.connections_opened,
+            e.connections_closed,
+            e.rst_sent
+        );
+        let _ = writeln!(t);
+        let _ = writeln!(t, "runtime:");
+        t.push_str(&workers::format_runtime(&workers::runtime(&self.graphs)));
+        t
+    }
+}
+
+#[derive(Debug)]
+struct Conn {
+    kind: Kind,
+    /// Bytes to send (echo's unsent bytes, an HTTP response), from `sent` on.
+    out: Vec<u8>,
+    sent: usize,
+    /// HTTP: the request bytes read so far.
+    req: Vec<u8>,
+    /// Peer sent FIN and everything was read.
+    eof: bool,
+    /// Close once `out` is sent (HTTP `Connection: close`, end of stream).
+    close_after: bool,
+    /// `close` was called.
+    closed: bool,
+}
+
+/// The services of one stack. See the module documentation.
+#[derive(Debug)]
+pub struct Services {
+    listeners: Vec<(SocketAddr, Kind)>,
+    conns: HashMap<ConnectionHandle, Conn>,
+    ready: Vec<ConnectionHandle>,
+    again: Vec<ConnectionHandle>,
+    buf: Box<[u8]>,
+    status: Option<StatusSource>,
+}
+
+impl Services {
+    /// Listens on every service's address on `host`. Refuses a kind it does not know or
+    /// an address taken twice.
+    pub fn new(
+        host: &mut IpHost,
+        list: &[ServiceConfig],
+        status: Option<StatusSource>,
+    ) -> Result<Services, String> {
+        let mut listeners = Vec::new();
+        for (i, s) in list.iter().enumerate() {
+            let kind = Kind::parse(&s.kind)
+                .ok_or_else(|| format!("service[{i}].kind: {:?} is not a service", s.kind))?;
+            host.endpoint_mut()
+                .listen(s.listen, BACKLOG)
+                .map_err(|e| format!("service[{i}].listen {}: {e}", s.listen))?;
+            listeners.push((s.listen, kind));
+        }
+        Ok(Services {
+            listeners,
+            conns: HashMap::new(),
+            ready: Vec::new(),
+            again: Vec::new(),
+            buf: vec![0u8; 16 * 1024].into_boxed_slice(),
+            status,
+        })
+    }
+
+    /// Connections being served.
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Accepts new connections, takes the stack's events and serves every connection
+    /// that has something to do, without waiting.
+    pub fn run(&mut self, now: u64, host: &mut IpHost) {
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        ready.append(&mut self.again);
+        for &(addr, kind) in &self.listeners {
+            while let Some(h) = host.endpoint_mut().accept(addr) {
+                self.conns.insert(
+                    h,
+                    Conn {
+                        kind,
+                        out: Vec::new(),
+                        sent: 0,
+                        req: Vec::new(),
+                        eof: false,
+                        close_after: false,
+                        closed: false,
+                    },
+                );
+                ready.push(h);
+            }
+        }
+        while let Some((h, ev)) = host.endpoint_mut().poll_event() {
+            match ev {
+                Event::Closed(_) => {
+                    self.conns.remove(&h);
+                }
+                _ => ready.push(h),
+            }
+        }
+        // A handle listed twice is served twice: the second finds nothing to do.
+        for &h in &ready {
+            if self.conns.contains_key(&h) {
+                self.serve(now, host, h);
+            }
+        }
+        self.ready = ready;
+    }
+
+    fn serve(&mut self, now: u64, host: &mut IpHost, h: ConnectionHandle) {
+        let Some(mut c) = self.conns.remove(&h) else {
+            return;
+        };
+        let keep = self.serve_conn(now, host, h, &mut c);
+        if keep {
+            self.conns.insert(h, c);
+        }
+    }
+
+    /// Serves one connection; false when it is gone.
+    fn serve_conn(
+        &mut self,
+        now: u64,
+        host: &mut IpHost,
+        h: ConnectionHandle,
+        c: &mut Conn,
+    ) -> bool {
+        for _ in 0..ROUNDS {
+            // Send what waits first.
+            while c.sent < c.out.len() {
+                match host.endpoint_mut().send(h, &c.out[c.sent..]) {
+                    Ok(n) => c.sent += n,
+                    Err(SendError::WouldBlock) => return true,
+                    Err(_) => {
+                        host.endpoint_mut().abort(now, h);
+                        return false;
+                    }
+                }
+            }
+            c.out.clear();
+            c.sent = 0;
+            if c.kind == Kind::Http && !c.close_after {
+                // A pipelined request already read.
+                if self.http_answer(host, c) {
+                    continue;
+                }
+            }
+            let ep = host.endpoint_mut();
+            if (c.close_after || c.eof) && !c.closed {
+                c.closed = true;
+                let _ = ep.close(now, h);
+            }
+            if c.eof {
+                return true;
+            }
+            match ep.recv(h, &mut self.buf) {
+                Ok(Some(n)) => match c.kind {
+                    Kind::Discard => {}
+                    Kind::Echo => {
+                        if !c.closed {
+                            c.out.extend_from_slice(&self.buf[..n]);
+                        }
+                    }
+                    Kind::Http => {
+                        if c.close_after {
+                            continue;
+                        }
+                        if c.req.len() + n > MAX_REQUEST {
+                            c.req.clear();
+                            respond(
+                                &mut c.out,
+                                431,
+                                "Request Header Fields Too Large",
+                                "text/plain",
+                                b"request head too large\n",
+                                false,
+                            );
+                            c.close_after = true;
+                        } else {
+                            c.req.extend_from_slice(&self.buf[..n]);
+                        }
+                    }
+                },
+                Ok(None) => c.eof = true,
+                Err(RecvError::WouldBlock) => return true,
+                Err(RecvError::ConnectionLost(_)) => return false,
+            }
+            let ep = host.endpoint_mut();
+            // Echo: send at once what was read (the loop's head retries what is left).
+            if c.kind == Kind::Echo && !c.out.is_empty() {
+                match ep.send(h, &c.out) {
+                    Ok(n) => c.sent = n,
+                    Err(SendError::WouldBlock) => {}
+                    Err(_) => {
+                        ep.abort(now, h);
+                        return false;
+                    }
+                }
+            }
+        }
+        // Used up its rounds: go on at the next dispatch.
+        self.again.push(h);
+        true
+    }
+
+    /// If `c.req` holds a whole request head, queues its answer in `c.out` and returns
+    /// true.
+    fn http_answer(&self, host: &IpHost, c: &mut Conn) -> bool {
+        let Some(end) = c.req.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return false;
+        };
+        let head = String::from_utf8_lossy(&c.req[..end]).into_owned();
+        c.req.drain(..end + 4);
+        let mut lines = head.split("\r\n");
+        let first = lines.next().unwrap_or("");
+        let mut parts = first.split(' ');
+        let (method, path, version) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
+        let mut keep_alive = version == "HTTP/1.1";
+        for l in lines {
+            if let Some((k, v)) = l.split_once(':') {
+                if k.trim().eq_ignore_ascii_case("connection") {
+                    let v = v.trim();
+                    if v.eq_ignore_ascii_case("close") {
+                        keep_alive = false;
+                    } else if v.eq_ignore_ascii_case("keep-alive") {
+                        keep_alive = true;
+                    }
+                }
+            }
+        }
+        if !version.starts_with("HTTP/1.") {
+            respond(
+                &mut c.out,
+                400,
+                "Bad Request",
+                "text/plain",
+                b"bad request\n",
+                false,
+            );
+            c.close_after = true;
+            return true;
+        }
+        let head_only = method == "HEAD";
+        if method != "GET" && !head_only {
+            respond(
+                &mut c.out,
+                405,
+                "Method Not Allowed",
+                "text/plain",
+                b"only GET and HEAD\n",
+                false,
+            );
+            c.close_after = true;
+            return true;
+        }
+        let (code, reason, body) = match path {
+            "/" | "/status" => {
+                let page = match &self.status {
+                    Some(s) => s.render(host, self.conns.len() + 1),
+                    None => String::from("uplane\n"),
+                };
+                (200, "OK", page.into_bytes())
+            }
+            _ => (404, "Not Found", format!("no page {path}\n").into_bytes()),
+        };
+        let shown: &[u8] = if head_only { b"" } else { &body };
+        respond_len(
+            &mut c.out,
+            code,
+            reason,
+            "text/plain; charset=utf-8",
+            shown,
+            body.len(),
+            keep_alive,
+        );
+        if !keep_alive {
+            c.close_after = true;
+        }
+        true
+    }
+}
+
+fn respond(out: &mut Vec<u8>, code: u16, reason: &str, ctype: &str, body: &[u8], keep: bool) {
+    respond_len(out, code, reason, ctype, body, body.len(), keep)
+}
+
+fn respond_len(
+    out: &mut Vec<u8>,
+    code: u16,
+    reason: &str,
+    ctype: &str,
+    body: &[u8],
+    len: usize,
+    keep: bool,
+) {
+    let conn = if keep { "keep-alive" } else { "close" };
+    let _ = write!(
+        VecWriter(out),
+        "HTTP/1.1 {code} {reason}\r\nServer: uplane\r\nContent-Type: {ctype}\r\nContent-Length: {len}\r\nConnection: {conn}\r\n\r\n"
+    );
+    out.extend_from_slice(body);
+}
+
+struct VecWriter<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for VecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
