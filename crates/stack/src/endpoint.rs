@@ -81,6 +81,9 @@ pub struct EndpointStats {
     pub control_dropped: u64,
     /// Segments for no connection or listener, answered by RST.
     pub rst_sent: u64,
+    /// Established connections put in a listener's accept queue (a change tells the
+    /// socket layer to look at its listeners).
+    pub accept_queued: u64,
     /// Connections created (both directions).
     pub connections_opened: u64,
     /// Connections released.
@@ -756,6 +759,7 @@ impl Endpoint {
                         if let Some(l) = self.listeners.get_mut(&key) {
                             l.syn_queue -= 1;
                             l.accept_queue.push_back(h);
+                            self.stats.accept_queued += 1;
                         }
                         continue;
                     }

@@ -248,9 +248,13 @@ fn our_client_reaches_a_kernel_server() {
     srv.join().unwrap();
 }
 
-/// This kernel has no `sch_netem`: the kernel side's loss (2%) and duplication (2%) are
-/// an nftables egress chain on the TAP (`numgen random`, `dup to`), and reordering is done
-/// on our receive side ([`ReorderPhy`]: one frame in eight held back behind the next two).
+/// The case is `tc qdisc add ... netem loss 2% reorder 25% duplicate 1%` on the
+/// kernel side, but this kernel cannot run it: it is built without `CONFIG_NET_SCH_NETEM`
+/// and without module support (`CONFIG_MODULES` unset, no `modprobe`), and `tc` answers
+/// "Specified qdisc kind is unknown". So the kernel side's loss (2%) and duplication (2%)
+/// are an nftables egress chain on the TAP (`numgen random`, `dup to`), and reordering is
+/// done on our receive side ([`ReorderPhy`]: one frame in eight held back behind the next
+/// two).
 #[test]
 fn transfer_completes_through_loss_reorder_duplication() {
     let Some(h) = host_with("lossy", true) else {

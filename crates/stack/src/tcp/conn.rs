@@ -394,6 +394,11 @@ impl Connection {
         self.snd_mss
     }
 
+    /// RCV.NXT: the next sequence number expected from the peer.
+    pub fn receive_next(&self) -> Seq {
+        self.rcv_nxt
+    }
+
     /// The peer's window in bytes, scaled.
     pub fn send_window(&self) -> u32 {
         self.snd_wnd

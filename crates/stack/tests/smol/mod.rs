@@ -11,25 +11,34 @@ use smoltcp::socket::tcp;
 use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
 
-/// Frames waiting in each direction.
+/// Frames waiting in each direction; frame buffers are recycled (`free`), so a steady
+/// flow allocates nothing.
 #[derive(Debug, Default)]
 pub struct QueueDevice {
     pub rx: VecDeque<Vec<u8>>,
     pub tx: VecDeque<Vec<u8>>,
+    pub free: Vec<Vec<u8>>,
+    /// Buffers given back by rx tokens (merged into `free` on the next call).
+    pub spare: Vec<Vec<u8>>,
 }
 
-pub struct Rx(Vec<u8>);
-pub struct Tx<'a>(&'a mut VecDeque<Vec<u8>>);
+pub struct Rx<'a>(Option<Vec<u8>>, &'a mut Vec<Vec<u8>>);
+pub struct Tx<'a>(&'a mut VecDeque<Vec<u8>>, &'a mut Vec<Vec<u8>>);
 
-impl RxToken for Rx {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
+impl RxToken for Rx<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(mut self, f: F) -> R {
+        let v = self.0.take().unwrap_or_default();
+        let r = f(&v);
+        self.1.push(v);
+        r
     }
 }
 
 impl TxToken for Tx<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut v = vec![0u8; len];
+        let mut v = self.1.pop().unwrap_or_default();
+        v.clear();
+        v.resize(len, 0);
         let r = f(&mut v);
         self.0.push_back(v);
         r
@@ -37,16 +46,21 @@ impl TxToken for Tx<'_> {
 }
 
 impl Device for QueueDevice {
-    type RxToken<'a> = Rx;
+    type RxToken<'a> = Rx<'a>;
     type TxToken<'a> = Tx<'a>;
 
-    fn receive(&mut self, _t: SmolInstant) -> Option<(Rx, Tx<'_>)> {
+    fn receive(&mut self, _t: SmolInstant) -> Option<(Rx<'_>, Tx<'_>)> {
+        self.free.append(&mut self.spare);
         let f = self.rx.pop_front()?;
-        Some((Rx(f), Tx(&mut self.tx)))
+        let QueueDevice {
+            tx, free, spare, ..
+        } = self;
+        Some((Rx(Some(f), spare), Tx(tx, free)))
     }
 
     fn transmit(&mut self, _t: SmolInstant) -> Option<Tx<'_>> {
-        Some(Tx(&mut self.tx))
+        self.free.append(&mut self.spare);
+        Some(Tx(&mut self.tx, &mut self.free))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
