@@ -34,6 +34,7 @@ pub mod punt;
 pub mod ratelimit;
 pub mod reassembly;
 pub mod resolve;
+pub mod routes;
 mod register;
 pub mod state;
 

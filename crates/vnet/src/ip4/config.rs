@@ -4,12 +4,13 @@
 //! nodes take them in the same order), writes the route entry and then the FIB leaf, so a
 //! concurrent `ip4-lookup` sees either the old or the new leaf, never a half-written one.
 
-use super::Ip4;
+use super::{Ip4, Ip4Fib};
 use crate::adj::AdjIndex;
-use crate::dpo::Dpo;
+use crate::dpo::{Dpo, DpoIndex};
 use crate::interface::{IfIndex, Interfaces};
+use crate::routes::{self, Family, RouteError};
 use crate::Vnet;
-use core::net::{IpAddr, Ipv4Addr};
+use core::net::Ipv4Addr;
 use wire::ipv4::Ipv4Cidr;
 
 /// Who installed a route; when several did, the first in this order wins.
@@ -27,27 +28,11 @@ pub enum RouteSource {
     Special,
 }
 
-/// One next hop of a static route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Path {
-    /// The next hop's address (`None`: the destination is on-link on `if_index`).
-    pub via: Option<Ipv4Addr>,
-    /// The interface it is reached through.
-    pub if_index: IfIndex,
-}
+/// One next hop of a static IPv4 route.
+pub type Path = routes::Path<Ipv4Addr>;
 
-/// A route as `show ip fib` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    /// The prefix.
-    pub prefix: Ipv4Cidr,
-    /// The source whose DPO is in use.
-    pub source: RouteSource,
-    /// What packets to it do.
-    pub dpo: Dpo,
-    /// The static paths, if any.
-    pub paths: Vec<Path>,
-}
+/// An IPv4 route as `show ip fib` lists it.
+pub type Route = routes::Route<Ipv4Cidr, Ipv4Addr>;
 
 /// Why an IPv4 configuration change was refused; each names the field at fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -92,23 +77,57 @@ pub(crate) fn mask(len: u8) -> u32 {
     }
 }
 
-fn key(p: Ipv4Cidr) -> (u32, u8) {
-    (
-        u32::from(p.address()) & mask(p.prefix_len()),
-        p.prefix_len(),
-    )
+/// IPv4 as the route table sees it.
+#[derive(Debug)]
+pub struct Ip4Family;
+
+impl Family for Ip4Family {
+    type Addr = Ipv4Addr;
+    type Cidr = Ipv4Cidr;
+    type Bits = u32;
+    type Fib = Ip4Fib;
+    type Error = Ip4ConfigError;
+    const HOST_LEN: u8 = 32;
+
+    fn key(net: u32, len: u8) -> (u32, u8) {
+        (net & mask(len), len.min(32))
+    }
+
+    fn split(p: Ipv4Cidr) -> (u32, u8) {
+        (u32::from(p.address()), p.prefix_len())
+    }
+
+    fn cidr(k: (u32, u8)) -> Ipv4Cidr {
+        // `k.1` ≤ 32 by construction; 0.0.0.0/0 is always valid.
+        Ipv4Cidr::new(Ipv4Addr::from(k.0), k.1.min(32))
+            .or_else(|_| Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0))
+            .unwrap_or_else(|_| unreachable!("0.0.0.0/0 is a valid prefix"))
+    }
+
+    fn fib_insert(
+        fib: &mut Ip4Fib,
+        net: u32,
+        len: u8,
+        leaf: DpoIndex,
+    ) -> Result<Option<DpoIndex>, fib::RouteError> {
+        fib.insert(net, len, leaf)
+    }
+
+    fn fib_remove(fib: &mut Ip4Fib, net: u32, len: u8) -> Option<DpoIndex> {
+        fib.remove(net, len)
+    }
 }
 
-fn cidr(k: (u32, u8)) -> Ipv4Cidr {
-    // `k.1` ≤ 32 by construction.
-    Ipv4Cidr::new(Ipv4Addr::from(k.0), k.1.min(32)).unwrap_or_else(|_| unreachable_cidr())
-}
-
-fn unreachable_cidr() -> Ipv4Cidr {
-    // 0.0.0.0/0 is always valid.
-    match Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 0) {
-        Ok(c) => c,
-        Err(_) => unreachable!("0.0.0.0/0 is a valid prefix"),
+impl From<RouteError<Ip4Family>> for Ip4ConfigError {
+    fn from(e: RouteError<Ip4Family>) -> Self {
+        match e {
+            RouteError::NoSuchInterface(i) => Ip4ConfigError::NoSuchInterface(i),
+            RouteError::EmptyPath => Ip4ConfigError::EmptyPath,
+            RouteError::ViaNotConnected(v) => Ip4ConfigError::ViaNotConnected(v),
+            RouteError::MultipathNeedsVia => Ip4ConfigError::MultipathNeedsVia,
+            RouteError::Fib(e) => Ip4ConfigError::Fib(e),
+            RouteError::NoSuchRoute(p) => Ip4ConfigError::NoSuchRoute(p),
+        }
     }
 }
 
@@ -121,32 +140,6 @@ fn connected_if(ifs: &Interfaces, a: Ipv4Addr) -> Option<IfIndex> {
                 .any(|c| c.prefix_len() < 32 && c.contains_addr(&a))
         })
         .map(|i| i.index)
-}
-
-impl Ip4 {
-    /// The DPO the static paths make.
-    fn static_dpo(paths: &[(Path, Option<AdjIndex>)]) -> Result<Dpo, Ip4ConfigError> {
-        match paths {
-            [] => Err(Ip4ConfigError::EmptyPath),
-            [(p, None)] => Ok(Dpo::Glean {
-                if_index: p.if_index,
-            }),
-            [(_, Some(a))] => Ok(Dpo::Adjacency(*a)),
-            many => {
-                let mut adjs = many
-                    .iter()
-                    .map(|(_, a)| a.ok_or(Ip4ConfigError::MultipathNeedsVia))
-                    .collect::<Result<Vec<_>, _>>()?;
-                adjs.sort_unstable();
-                adjs.dedup();
-                Ok(if adjs.len() == 1 {
-                    Dpo::Adjacency(adjs[0])
-                } else {
-                    Dpo::LoadBalance(adjs.into_boxed_slice())
-                })
-            }
-        }
-    }
 }
 
 impl Vnet {
@@ -169,28 +162,7 @@ impl Vnet {
         // Readers see the address before a route sends packets to it.
         ifs.publish();
         let mut ip4 = self.ip4_mut();
-        let len = addr.prefix_len();
-        ip4.set_source(
-            u32::from(a),
-            32,
-            RouteSource::Local,
-            Some(Dpo::Receive { if_index }),
-        )?;
-        if len < 32 {
-            ip4.set_source(
-                u32::from(a),
-                len,
-                RouteSource::Connected,
-                Some(Dpo::Glean { if_index }),
-            )?;
-        }
-        if len < 31 {
-            let net = u32::from(a) & mask(len);
-            let bcast = net | !mask(len);
-            for x in [net, bcast] {
-                ip4.set_source(x, 32, RouteSource::Connected, Some(Dpo::Drop))?;
-            }
-        }
+        ip4.set_address_routes(addr, if_index, true)?;
         ip4.queue_garp(if_index, a);
         Ok(())
     }
@@ -205,20 +177,7 @@ impl Vnet {
             return Err(Ip4ConfigError::NoSuchAddress(addr, if_index));
         };
         iface.ip4.remove(pos);
-        let a = u32::from(addr.address());
-        let len = addr.prefix_len();
-        let mut ip4 = self.ip4_mut();
-        ip4.set_source(a, 32, RouteSource::Local, None)?;
-        if len < 32 {
-            ip4.set_source(a, len, RouteSource::Connected, None)?;
-        }
-        if len < 31 {
-            let net = a & mask(len);
-            for x in [net, net | !mask(len)] {
-                ip4.set_source(x, 32, RouteSource::Connected, None)?;
-            }
-        }
-        Ok(())
+        self.ip4_mut().set_address_routes(addr, if_index, false)
     }
 
     /// Adds a path to the static route for `prefix`: via next hop `via` (resolved to an
@@ -233,16 +192,7 @@ impl Vnet {
         if_index: Option<IfIndex>,
     ) -> Result<(), Ip4ConfigError> {
         let ifs = self.interfaces();
-        let path_if = match (via, if_index) {
-            (None, None) => return Err(Ip4ConfigError::EmptyPath),
-            (_, Some(i)) => {
-                if ifs.get(i).is_none() {
-                    return Err(Ip4ConfigError::NoSuchInterface(i));
-                }
-                i
-            }
-            (Some(v), None) => connected_if(&ifs, v).ok_or(Ip4ConfigError::ViaNotConnected(v))?,
-        };
+        let path_if = routes::path_if(&ifs, via, if_index, |v| connected_if(&ifs, v))?;
         if let Some(v) = via {
             if ifs.owner_of_ip4(v).is_some() {
                 return Err(Ip4ConfigError::ViaIsLocal(v));
@@ -253,95 +203,37 @@ impl Vnet {
             if_index: path_if,
         };
         let mut adjs = self.adjacencies_mut();
-        let k = key(prefix);
         let mut ip4 = self.ip4_mut();
-        let mut paths: Vec<Path> = ip4
-            .routes
-            .get(&k)
-            .filter(|e| {
-                matches!(
-                    e.sources.get(&RouteSource::Static),
-                    Some(Dpo::Adjacency(_) | Dpo::LoadBalance(_) | Dpo::Glean { .. })
-                )
-            })
-            .map(|e| e.paths.clone())
-            .unwrap_or_default();
-        if !paths.contains(&path) {
-            paths.push(path);
-        }
-        let resolved: Vec<(Path, Option<AdjIndex>)> = paths
-            .iter()
-            .map(|p| {
-                let adj = p
-                    .via
-                    .map(|v| adjs.get_or_add(&ifs, p.if_index, IpAddr::V4(v)));
-                (*p, adj)
-            })
-            .collect();
-        let dpo = Ip4::static_dpo(&resolved)?;
-        // New adjacencies are published before a DPO (and then a leaf) names them.
-        adjs.publish();
-        let e = ip4.routes.entry(k).or_default();
-        e.paths = paths;
-        e.sources.insert(RouteSource::Static, dpo);
-        ip4.sync(k)
+        ip4.table.add_path(&ifs, &mut adjs, prefix, path)
     }
 
     /// Installs a blackhole route: packets to `prefix` are dropped and counted.
     pub fn ip4_add_blackhole(&self, prefix: Ipv4Cidr) -> Result<(), Ip4ConfigError> {
-        self.set_static_special(prefix, Dpo::Drop)
+        self.ip4_mut().table.set_static_special(prefix, Dpo::Drop)
     }
 
     /// Installs an unreachable route: packets to `prefix` are answered with ICMP
     /// destination unreachable.
     pub fn ip4_add_unreachable(&self, prefix: Ipv4Cidr) -> Result<(), Ip4ConfigError> {
-        self.set_static_special(prefix, Dpo::Unreachable)
-    }
-
-    fn set_static_special(&self, prefix: Ipv4Cidr, dpo: Dpo) -> Result<(), Ip4ConfigError> {
-        let k = key(prefix);
-        let mut ip4 = self.ip4_mut();
-        let e = ip4.routes.entry(k).or_default();
-        e.paths.clear();
-        e.sources.insert(RouteSource::Static, dpo);
-        ip4.sync(k)
+        self.ip4_mut()
+            .table
+            .set_static_special(prefix, Dpo::Unreachable)
     }
 
     /// Removes the static route for `prefix` (every path).
     pub fn ip4_remove_route(&self, prefix: Ipv4Cidr) -> Result<(), Ip4ConfigError> {
-        let k = key(prefix);
-        let mut ip4 = self.ip4_mut();
-        let Some(e) = ip4.routes.get_mut(&k) else {
-            return Err(Ip4ConfigError::NoSuchRoute(prefix));
-        };
-        if e.sources.remove(&RouteSource::Static).is_none() {
-            return Err(Ip4ConfigError::NoSuchRoute(prefix));
-        }
-        e.paths.clear();
-        ip4.sync(k)
+        self.ip4_mut().table.remove_static(prefix)
     }
 
     /// Every route, by prefix (for `show ip fib`).
     pub fn ip4_routes(&self) -> Vec<Route> {
-        let ip4 = self.ip4_mut();
-        ip4.routes
-            .iter()
-            .filter_map(|(k, e)| {
-                let (source, dpo) = e.sources.iter().next()?;
-                Some(Route {
-                    prefix: cidr(*k),
-                    source: *source,
-                    dpo: dpo.clone(),
-                    paths: e.paths.clone(),
-                })
-            })
-            .collect()
+        self.ip4_mut().table.list()
     }
 
     /// The route `dst` matches and its DPO (for `show ip fib <addr>` and tests).
     pub fn ip4_lookup(&self, dst: Ipv4Addr) -> Dpo {
         let ip4 = self.ip4_mut();
-        ip4.dpos.get(ip4.lookup(dst)).clone()
+        ip4.dpos().get(ip4.lookup(dst)).clone()
     }
 
     /// Records a neighbour's `/32` on a connected subnet of `if_index` (or removes it with
@@ -360,5 +252,26 @@ impl Vnet {
             RouteSource::Neighbor,
             adj.map(Dpo::Adjacency),
         )
+    }
+}
+
+impl Ip4 {
+    /// Sets (`add`) or clears the routes address `addr` of `if_index` makes: the local
+    /// `/32`, the connected subnet and its network and broadcast addresses (dropped).
+    fn set_address_routes(
+        &mut self,
+        addr: Ipv4Cidr,
+        if_index: IfIndex,
+        add: bool,
+    ) -> Result<(), Ip4ConfigError> {
+        let (a, len) = (u32::from(addr.address()), addr.prefix_len());
+        self.table.set_address(a, len, if_index, add)?;
+        if len < 31 {
+            let net = a & mask(len);
+            for x in [net, net | !mask(len)] {
+                self.set_source(x, 32, RouteSource::Connected, add.then_some(Dpo::Drop))?;
+            }
+        }
+        Ok(())
     }
 }

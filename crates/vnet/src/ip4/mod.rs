@@ -34,10 +34,10 @@ pub use fib::Ip4Fib;
 
 use crate::dpo::{Dpo, DpoIndex, DpoTable, Dpos};
 use crate::interface::IfIndex;
+use crate::routes::RouteTable;
 use crate::state::Snapshot;
 use arc_swap::ArcSwap;
 use core::net::Ipv4Addr;
-use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -106,20 +106,12 @@ impl Default for Ip4Params {
     }
 }
 
-/// One prefix's route entry: what each source contributes; the best source wins.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Entry {
-    pub(crate) sources: BTreeMap<RouteSource, Dpo>,
-    pub(crate) paths: Vec<Path>,
-}
-
 /// The IPv4 forwarding state, the writer's side. Change it through the `ip4_*` methods of
 /// [`crate::Vnet`].
 #[derive(Debug)]
 pub struct Ip4 {
-    pub(crate) fib: Ip4Fib,
-    pub(crate) dpos: DpoTable,
-    pub(crate) routes: BTreeMap<(u32, u8), Entry>,
+    /// The FIB, the DPO table and the route entries.
+    pub(crate) table: RouteTable<config::Ip4Family>,
     /// Tunables (published to [`Ip4Data::params`] when the writer's guard drops).
     pub params: Ip4Params,
     data: Arc<Ip4Data>,
@@ -207,9 +199,7 @@ impl Ip4 {
             garp: Mutex::new(Vec::new()),
         });
         let mut ip4 = Ip4 {
-            fib,
-            dpos,
-            routes: BTreeMap::new(),
+            table: RouteTable::new(fib, dpos),
             params: Ip4Params::default(),
             data,
         };
@@ -239,13 +229,13 @@ impl Ip4 {
     /// The leaf for `dst` (longest-prefix match).
     #[inline]
     pub fn lookup(&self, dst: Ipv4Addr) -> DpoIndex {
-        self.fib.lookup(u32::from(dst))
+        self.table.fib.lookup(u32::from(dst))
     }
 
     /// The DPO table the leaves index.
     #[inline]
     pub fn dpos(&self) -> &DpoTable {
-        &self.dpos
+        &self.table.dpos
     }
 
     /// Sets (or with `None` clears) what `source` says about `net/len`, then re-derives
@@ -257,53 +247,6 @@ impl Ip4 {
         source: RouteSource,
         dpo: Option<Dpo>,
     ) -> Result<(), Ip4ConfigError> {
-        let key = (net & config::mask(len), len);
-        let e = self.routes.entry(key).or_default();
-        match dpo {
-            Some(d) => {
-                e.sources.insert(source, d);
-            }
-            None => {
-                e.sources.remove(&source);
-            }
-        }
-        self.sync(key)
-    }
-
-    /// Writes the FIB leaf of `key` from its best source (or removes the prefix).
-    pub(crate) fn sync(&mut self, key: (u32, u8)) -> Result<(), Ip4ConfigError> {
-        let best = self
-            .routes
-            .get(&key)
-            .and_then(|e| e.sources.values().next().cloned());
-        match best {
-            Some(d) => {
-                let i = self.dpos.intern(d);
-                self.dpos.hold(i);
-                match self.fib.insert(key.0, key.1, i) {
-                    Ok(old) => {
-                        if let Some(o) = old {
-                            self.dpos.release(o);
-                        }
-                    }
-                    Err(e) => {
-                        self.dpos.release(i);
-                        // Keep routes and FIB in step: forget what could not be installed.
-                        self.routes.remove(&key);
-                        if let Some(o) = self.fib.remove(key.0, key.1) {
-                            self.dpos.release(o);
-                        }
-                        return Err(Ip4ConfigError::Fib(e.to_string()));
-                    }
-                }
-            }
-            None => {
-                self.routes.remove(&key);
-                if let Some(o) = self.fib.remove(key.0, key.1) {
-                    self.dpos.release(o);
-                }
-            }
-        }
-        Ok(())
+        self.table.set_source(net, len, source, dpo)
     }
 }

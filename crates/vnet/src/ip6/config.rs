@@ -7,36 +7,21 @@
 //! same order); the route entry is written first and then the FIB leaf, so a concurrent
 //! `ip6-lookup` sees the old or the new leaf, never a half-written one.
 
-use super::{is_link_local, link_local_from_mac, Ip6};
+use super::{is_link_local, link_local_from_mac, Ip6Fib};
 use crate::adj::AdjIndex;
-use crate::dpo::Dpo;
+use crate::dpo::{Dpo, DpoIndex};
 use crate::interface::{IfIndex, Interfaces};
 use crate::ip4::RouteSource;
+use crate::routes::{self, Family, RouteError};
 use crate::Vnet;
-use core::net::{IpAddr, Ipv6Addr};
+use core::net::Ipv6Addr;
 use wire::ipv6::Ipv6Cidr;
 
 /// One next hop of a static IPv6 route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Path6 {
-    /// The next hop's address (`None`: the destination is on-link on `if_index`).
-    pub via: Option<Ipv6Addr>,
-    /// The interface it is reached through.
-    pub if_index: IfIndex,
-}
+pub type Path6 = routes::Path<Ipv6Addr>;
 
-/// A route as `show ip6 fib` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route6 {
-    /// The prefix.
-    pub prefix: Ipv6Cidr,
-    /// The source whose DPO is in use.
-    pub source: RouteSource,
-    /// What packets to it do.
-    pub dpo: Dpo,
-    /// The static paths, if any.
-    pub paths: Vec<Path6>,
-}
+/// An IPv6 route as `show ip6 fib` lists it.
+pub type Route6 = routes::Route<Ipv6Cidr, Ipv6Addr>;
 
 /// Why an IPv6 configuration change was refused; each names the field at fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -90,20 +75,57 @@ pub(crate) fn mask(len: u8) -> u128 {
     }
 }
 
-fn key(p: Ipv6Cidr) -> (u128, u8) {
-    (
-        u128::from(p.address()) & mask(p.prefix_len()),
-        p.prefix_len(),
-    )
+/// IPv6 as the route table sees it.
+#[derive(Debug)]
+pub struct Ip6Family;
+
+impl Family for Ip6Family {
+    type Addr = Ipv6Addr;
+    type Cidr = Ipv6Cidr;
+    type Bits = u128;
+    type Fib = Ip6Fib;
+    type Error = Ip6ConfigError;
+    const HOST_LEN: u8 = 128;
+
+    fn key(net: u128, len: u8) -> (u128, u8) {
+        (net & mask(len), len.min(128))
+    }
+
+    fn split(p: Ipv6Cidr) -> (u128, u8) {
+        (u128::from(p.address()), p.prefix_len())
+    }
+
+    fn cidr(k: (u128, u8)) -> Ipv6Cidr {
+        Ipv6Cidr::new(Ipv6Addr::from(k.0), k.1.min(128))
+            .or_else(|_| Ipv6Cidr::new(Ipv6Addr::UNSPECIFIED, 0))
+            .unwrap_or_else(|_| unreachable!("::/0 is a valid prefix"))
+    }
+
+    fn fib_insert(
+        fib: &mut Ip6Fib,
+        net: u128,
+        len: u8,
+        leaf: DpoIndex,
+    ) -> Result<Option<DpoIndex>, fib::RouteError> {
+        fib.insert(net, len, leaf)
+    }
+
+    fn fib_remove(fib: &mut Ip6Fib, net: u128, len: u8) -> Option<DpoIndex> {
+        fib.remove(net, len)
+    }
 }
 
-fn cidr(k: (u128, u8)) -> Ipv6Cidr {
-    Ipv6Cidr::new(Ipv6Addr::from(k.0), k.1.min(128)).unwrap_or_else(|_| {
-        match Ipv6Cidr::new(Ipv6Addr::UNSPECIFIED, 0) {
-            Ok(c) => c,
-            Err(_) => unreachable!("::/0 is a valid prefix"),
+impl From<RouteError<Ip6Family>> for Ip6ConfigError {
+    fn from(e: RouteError<Ip6Family>) -> Self {
+        match e {
+            RouteError::NoSuchInterface(i) => Ip6ConfigError::NoSuchInterface(i),
+            RouteError::EmptyPath => Ip6ConfigError::EmptyPath,
+            RouteError::ViaNotConnected(v) => Ip6ConfigError::ViaNotConnected(v),
+            RouteError::MultipathNeedsVia => Ip6ConfigError::MultipathNeedsVia,
+            RouteError::Fib(e) => Ip6ConfigError::Fib(e),
+            RouteError::NoSuchRoute(p) => Ip6ConfigError::NoSuchRoute(p),
         }
-    })
+    }
 }
 
 /// The interface whose connected (global) subnet contains `a`, if any.
@@ -123,32 +145,6 @@ fn owner_of_ip6(ifs: &Interfaces, a: Ipv6Addr) -> Option<IfIndex> {
 
 fn bad_unicast(a: Ipv6Addr) -> bool {
     a.is_multicast() || a.is_unspecified() || a.is_loopback()
-}
-
-impl Ip6 {
-    /// The DPO the static paths make.
-    fn static_dpo(paths: &[(Path6, Option<AdjIndex>)]) -> Result<Dpo, Ip6ConfigError> {
-        match paths {
-            [] => Err(Ip6ConfigError::EmptyPath),
-            [(p, None)] => Ok(Dpo::Glean {
-                if_index: p.if_index,
-            }),
-            [(_, Some(a))] => Ok(Dpo::Adjacency(*a)),
-            many => {
-                let mut adjs = many
-                    .iter()
-                    .map(|(_, a)| a.ok_or(Ip6ConfigError::MultipathNeedsVia))
-                    .collect::<Result<Vec<_>, _>>()?;
-                adjs.sort_unstable();
-                adjs.dedup();
-                Ok(if adjs.len() == 1 {
-                    Dpo::Adjacency(adjs[0])
-                } else {
-                    Dpo::LoadBalance(adjs.into_boxed_slice())
-                })
-            }
-        }
-    }
 }
 
 impl Vnet {
@@ -202,22 +198,8 @@ impl Vnet {
         }
         // Readers see the address before a route sends packets to it.
         ifs.publish();
-        let mut ip6 = self.ip6_mut();
-        ip6.set_source(
-            u128::from(a),
-            128,
-            RouteSource::Local,
-            Some(Dpo::Receive { if_index }),
-        )?;
-        if addr.prefix_len() < 128 {
-            ip6.set_source(
-                u128::from(a),
-                addr.prefix_len(),
-                RouteSource::Connected,
-                Some(Dpo::Glean { if_index }),
-            )?;
-        }
-        Ok(())
+        let (a, len) = Ip6Family::split(addr);
+        self.ip6_mut().table.set_address(a, len, if_index, true)
     }
 
     /// Removes IPv6 address `addr` from interface `if_index` and the routes it made.
@@ -230,21 +212,11 @@ impl Vnet {
             return Err(Ip6ConfigError::NoSuchAddress(addr, if_index));
         };
         iface.ip6.remove(pos);
-        let a = addr.address();
-        if is_link_local(&a) {
+        if is_link_local(&addr.address()) {
             return Ok(());
         }
-        let mut ip6 = self.ip6_mut();
-        ip6.set_source(u128::from(a), 128, RouteSource::Local, None)?;
-        if addr.prefix_len() < 128 {
-            ip6.set_source(
-                u128::from(a),
-                addr.prefix_len(),
-                RouteSource::Connected,
-                None,
-            )?;
-        }
-        Ok(())
+        let (a, len) = Ip6Family::split(addr);
+        self.ip6_mut().table.set_address(a, len, if_index, false)
     }
 
     /// Adds a path to the static route for `prefix`: via next hop `via` (a global address
@@ -260,7 +232,7 @@ impl Vnet {
         check_prefix(prefix)?;
         let ifs = self.interfaces();
         if let Some(v) = via {
-            if v.is_multicast() || v.is_unspecified() || v.is_loopback() {
+            if bad_unicast(v) {
                 return Err(Ip6ConfigError::BadVia(v));
             }
             if is_link_local(&v) && if_index.is_none() {
@@ -270,53 +242,14 @@ impl Vnet {
                 return Err(Ip6ConfigError::ViaIsLocal(v));
             }
         }
-        let path_if = match (via, if_index) {
-            (None, None) => return Err(Ip6ConfigError::EmptyPath),
-            (_, Some(i)) => {
-                if ifs.get(i).is_none() {
-                    return Err(Ip6ConfigError::NoSuchInterface(i));
-                }
-                i
-            }
-            (Some(v), None) => connected_if(&ifs, v).ok_or(Ip6ConfigError::ViaNotConnected(v))?,
-        };
+        let path_if = routes::path_if(&ifs, via, if_index, |v| connected_if(&ifs, v))?;
         let path = Path6 {
             via,
             if_index: path_if,
         };
         let mut adjs = self.adjacencies_mut();
-        let k = key(prefix);
         let mut ip6 = self.ip6_mut();
-        let mut paths: Vec<Path6> = ip6
-            .routes
-            .get(&k)
-            .filter(|e| {
-                matches!(
-                    e.sources.get(&RouteSource::Static),
-                    Some(Dpo::Adjacency(_) | Dpo::LoadBalance(_) | Dpo::Glean { .. })
-                )
-            })
-            .map(|e| e.paths.clone())
-            .unwrap_or_default();
-        if !paths.contains(&path) {
-            paths.push(path);
-        }
-        let resolved: Vec<(Path6, Option<AdjIndex>)> = paths
-            .iter()
-            .map(|p| {
-                let adj = p
-                    .via
-                    .map(|v| adjs.get_or_add(&ifs, p.if_index, IpAddr::V6(v)));
-                (*p, adj)
-            })
-            .collect();
-        let dpo = Ip6::static_dpo(&resolved)?;
-        // New adjacencies are published before a DPO (and then a leaf) names them.
-        adjs.publish();
-        let e = ip6.routes.entry(k).or_default();
-        e.paths = paths;
-        e.sources.insert(RouteSource::Static, dpo);
-        ip6.sync(k)
+        ip6.table.add_path(&ifs, &mut adjs, prefix, path)
     }
 
     /// Installs a blackhole route: packets to `prefix` are dropped and counted.
@@ -332,49 +265,23 @@ impl Vnet {
 
     fn ip6_static_special(&self, prefix: Ipv6Cidr, dpo: Dpo) -> Result<(), Ip6ConfigError> {
         check_prefix(prefix)?;
-        let k = key(prefix);
-        let mut ip6 = self.ip6_mut();
-        let e = ip6.routes.entry(k).or_default();
-        e.paths.clear();
-        e.sources.insert(RouteSource::Static, dpo);
-        ip6.sync(k)
+        self.ip6_mut().table.set_static_special(prefix, dpo)
     }
 
     /// Removes the static route for `prefix` (every path).
     pub fn ip6_remove_route(&self, prefix: Ipv6Cidr) -> Result<(), Ip6ConfigError> {
-        let k = key(prefix);
-        let mut ip6 = self.ip6_mut();
-        let Some(e) = ip6.routes.get_mut(&k) else {
-            return Err(Ip6ConfigError::NoSuchRoute(prefix));
-        };
-        if e.sources.remove(&RouteSource::Static).is_none() {
-            return Err(Ip6ConfigError::NoSuchRoute(prefix));
-        }
-        e.paths.clear();
-        ip6.sync(k)
+        self.ip6_mut().table.remove_static(prefix)
     }
 
     /// Every route, by prefix (for `show ip6 fib`).
     pub fn ip6_routes(&self) -> Vec<Route6> {
-        let ip6 = self.ip6_mut();
-        ip6.routes
-            .iter()
-            .filter_map(|(k, e)| {
-                let (source, dpo) = e.sources.iter().next()?;
-                Some(Route6 {
-                    prefix: cidr(*k),
-                    source: *source,
-                    dpo: dpo.clone(),
-                    paths: e.paths.clone(),
-                })
-            })
-            .collect()
+        self.ip6_mut().table.list()
     }
 
     /// The route `dst` matches and its DPO (for `show ip6 fib <addr>` and tests).
     pub fn ip6_lookup(&self, dst: Ipv6Addr) -> Dpo {
         let ip6 = self.ip6_mut();
-        ip6.dpos.get(ip6.lookup(dst)).clone()
+        ip6.dpos().get(ip6.lookup(dst)).clone()
     }
 
     /// Records a neighbour's `/128` on a connected subnet (or removes it with

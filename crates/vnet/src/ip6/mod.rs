@@ -91,10 +91,10 @@ pub use fib::Ip6Fib;
 
 use crate::dpo::{Dpo, DpoIndex, DpoTable, Dpos};
 use crate::ip4::RouteSource;
+use crate::routes::RouteTable;
 use crate::state::Snapshot;
 use arc_swap::ArcSwap;
 use core::net::Ipv6Addr;
-use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, MutexGuard};
 
@@ -153,20 +153,12 @@ impl Default for Ip6Params {
     }
 }
 
-/// One prefix's route entry: what each source contributes; the best source wins.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Entry {
-    pub(crate) sources: BTreeMap<RouteSource, Dpo>,
-    pub(crate) paths: Vec<Path6>,
-}
-
 /// The IPv6 forwarding state, the writer's side. Change it through the `ip6_*` methods of
 /// [`crate::Vnet`].
 #[derive(Debug)]
 pub struct Ip6 {
-    pub(crate) fib: Ip6Fib,
-    pub(crate) dpos: DpoTable,
-    pub(crate) routes: BTreeMap<(u128, u8), Entry>,
+    /// The FIB, the DPO table and the route entries.
+    pub(crate) table: RouteTable<config::Ip6Family>,
     /// Tunables (published to [`Ip6Data::params`] when the writer's guard drops).
     pub params: Ip6Params,
     data: Arc<Ip6Data>,
@@ -246,9 +238,7 @@ impl Ip6 {
             params: ArcSwap::from_pointee(Ip6Params::default()),
         });
         let mut ip6 = Ip6 {
-            fib,
-            dpos,
-            routes: BTreeMap::new(),
+            table: RouteTable::new(fib, dpos),
             params: Ip6Params::default(),
             data,
         };
@@ -272,13 +262,13 @@ impl Ip6 {
     /// The leaf for `dst` (longest-prefix match).
     #[inline]
     pub fn lookup(&self, dst: Ipv6Addr) -> DpoIndex {
-        self.fib.lookup(u128::from(dst))
+        self.table.fib.lookup(u128::from(dst))
     }
 
     /// The DPO table the leaves index.
     #[inline]
     pub fn dpos(&self) -> &DpoTable {
-        &self.dpos
+        &self.table.dpos
     }
 
     /// Sets (or with `None` clears) what `source` says about `net/len`, then re-derives
@@ -290,53 +280,7 @@ impl Ip6 {
         source: RouteSource,
         dpo: Option<Dpo>,
     ) -> Result<(), Ip6ConfigError> {
-        let key = (net & config::mask(len), len.min(128));
-        let e = self.routes.entry(key).or_default();
-        match dpo {
-            Some(d) => {
-                e.sources.insert(source, d);
-            }
-            None => {
-                e.sources.remove(&source);
-            }
-        }
-        self.sync(key)
-    }
-
-    /// Writes the FIB leaf of `key` from its best source (or removes the prefix).
-    pub(crate) fn sync(&mut self, key: (u128, u8)) -> Result<(), Ip6ConfigError> {
-        let best = self
-            .routes
-            .get(&key)
-            .and_then(|e| e.sources.values().next().cloned());
-        match best {
-            Some(d) => {
-                let i = self.dpos.intern(d);
-                self.dpos.hold(i);
-                match self.fib.insert(key.0, key.1, i) {
-                    Ok(old) => {
-                        if let Some(o) = old {
-                            self.dpos.release(o);
-                        }
-                    }
-                    Err(e) => {
-                        self.dpos.release(i);
-                        self.routes.remove(&key);
-                        if let Some(o) = self.fib.remove(key.0, key.1) {
-                            self.dpos.release(o);
-                        }
-                        return Err(Ip6ConfigError::Fib(e.to_string()));
-                    }
-                }
-            }
-            None => {
-                self.routes.remove(&key);
-                if let Some(o) = self.fib.remove(key.0, key.1) {
-                    self.dpos.release(o);
-                }
-            }
-        }
-        Ok(())
+        self.table.set_source(net, len, source, dpo)
     }
 }
 
