@@ -295,6 +295,13 @@ impl Node for StackOutput {
 /// Gives `graph`'s `stack-input`/`stack-output` the stack `host` and plugs `stack-input`
 /// into `ip4-local` and `ip6-local`'s L4 hand-off.
 pub fn configure(graph: &mut Graph, host: SharedHost) -> Result<(), GraphError> {
+    set_host(graph, host)?;
+    Ip4Local::attach_l4(graph, STACK_INPUT)?;
+    Ip6Local::attach_l4(graph, STACK_INPUT)
+}
+
+/// Gives `graph`'s two stack nodes the stack `host`.
+fn set_host(graph: &mut Graph, host: SharedHost) -> Result<(), GraphError> {
     for name in [STACK_INPUT, STACK_OUTPUT] {
         let i = graph
             .node_index(name)
@@ -305,6 +312,233 @@ pub fn configure(graph: &mut Graph, host: SharedHost) -> Result<(), GraphError> 
             n.host = Some(host.clone());
         }
     }
-    Ip4Local::attach_l4(graph, STACK_INPUT)?;
-    Ip6Local::attach_l4(graph, STACK_INPUT)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The two nodes in a graph of their own: built IP packets injected at `stack-input`,
+    //! sinks standing in for `ip4-lookup`, `ip6-lookup` and the ICMP error nodes.
+    use super::*;
+    use crate::config::ServiceConfig;
+    use buf::{BufferPool, PoolConfig};
+    use graph::GraphBuilder;
+    use std::net::{Ipv4Addr, SocketAddr};
+    use wire::ipv4::Ipv4Packet;
+    use wire::pseudo::PseudoHeader;
+    use wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
+
+    type Seen = Arc<Mutex<Vec<(&'static str, Vec<u8>, u32)>>>;
+
+    struct Sink {
+        name: &'static str,
+        seen: Seen,
+    }
+
+    impl Node for Sink {
+        fn info(&self) -> NodeInfo {
+            NodeInfo {
+                name: self.name,
+                kind: NodeKind::Internal,
+                next_nodes: &[],
+                errors: &[],
+            }
+        }
+        fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
+            for b in frame.drain() {
+                let p = cx.pool().get(&b);
+                let rec = (self.name, p.data().to_vec(), p.meta().opaque[opaque::ICMP]);
+                self.seen.lock().unwrap().push(rec);
+                cx.free(b);
+            }
+        }
+    }
+
+    const US: [u8; 4] = [10, 1, 0, 1];
+    const PEER: [u8; 4] = [10, 1, 0, 2];
+
+    fn ip4(proto: u8, l4: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; 20 + l4.len()];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+        p[8] = 64;
+        p[9] = proto;
+        p[12..16].copy_from_slice(&PEER);
+        p[16..20].copy_from_slice(&US);
+        let c = !wire::checksum::data(&p[..20]);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+        p[20..].copy_from_slice(l4);
+        p
+    }
+
+    fn syn(port: u16) -> Vec<u8> {
+        let repr = TcpRepr {
+            src_port: 40000,
+            dst_port: port,
+            seq_number: TcpSeqNumber(1000),
+            flags: TcpFlags::SYN,
+            window_len: 65535,
+            max_seg_size: Some(1460),
+            ..TcpRepr::default()
+        };
+        let mut seg = vec![0u8; repr.header_len()];
+        let ph = PseudoHeader::V4 {
+            src: Ipv4Addr::from(PEER),
+            dst: Ipv4Addr::from(US),
+        };
+        repr.emit(&mut TcpPacket::new_unchecked(&mut seg[..]), Some(&ph));
+        seg
+    }
+
+    struct Lab {
+        graph: Graph,
+        pool: Arc<BufferPool>,
+        seen: Seen,
+        now: u64,
+    }
+
+    impl Lab {
+        fn new(with_stack: bool) -> Lab {
+            let pool = BufferPool::new(&PoolConfig::new(1024)).unwrap();
+            let seen: Seen = Arc::default();
+            let mut b = GraphBuilder::new();
+            b.add(StackInput::new()).add(StackOutput::new());
+            for name in [
+                vnet::ip4::names::IP4_LOOKUP,
+                vnet::ip6::names::IP6_LOOKUP,
+                vnet::ip4::names::IP4_ICMP_ERROR,
+                vnet::ip6::names::IP6_ICMP_ERROR,
+            ] {
+                b.add(Sink {
+                    name,
+                    seen: seen.clone(),
+                });
+            }
+            let mut graph = b.build(BufferCache::new(pool.clone())).unwrap();
+            if with_stack {
+                let mut host = IpHost::new(Default::default());
+                let list = [ServiceConfig {
+                    kind: "echo".into(),
+                    listen: SocketAddr::from((US, 7)),
+                }];
+                let services = Services::new(&mut host, &list, None).unwrap();
+                set_host(
+                    &mut graph,
+                    Arc::new(Mutex::new(HostState { host, services })),
+                )
+                .unwrap();
+            }
+            Lab {
+                graph,
+                pool,
+                seen,
+                now: 1_000_000,
+            }
+        }
+
+        fn inject(&mut self, pkts: &[Vec<u8>]) {
+            let node = self.graph.node_index(STACK_INPUT).unwrap();
+            let mut f = Frame::new();
+            for bytes in pkts {
+                let mut b = self.graph.cache().alloc().unwrap();
+                assert!(self.pool.get_mut(&mut b).copy_from(bytes));
+                assert!(f.push(b).is_ok());
+            }
+            self.graph.inject(node, &mut f);
+            for _ in 0..10 {
+                self.now += 1000;
+                self.graph.dispatch(self.now);
+            }
+        }
+
+        fn err(&self, node: &str, name: &str) -> u64 {
+            self.graph.stats().error_count(node, name).unwrap()
+        }
+
+        fn take(&self) -> Vec<(&'static str, Vec<u8>, u32)> {
+            std::mem::take(&mut *self.seen.lock().unwrap())
+        }
+    }
+
+    #[test]
+    fn syn_to_a_service_is_answered_through_ip4_lookup_and_closed_ports_get_rst() {
+        let mut lab = Lab::new(true);
+        lab.inject(&[ip4(6, &syn(7)), ip4(6, &syn(8))]);
+        assert_eq!(lab.err(STACK_INPUT, "TcpSegments"), 2);
+        assert_eq!(lab.err(STACK_OUTPUT, "Ip4Sent"), 2);
+        let out = lab.take();
+        assert_eq!(out.len(), 2, "{out:?}");
+        let mut flags = Vec::new();
+        for (node, bytes, _) in &out {
+            assert_eq!(*node, vnet::ip4::names::IP4_LOOKUP);
+            let ip = Ipv4Packet::new_checked(&bytes[..]).unwrap();
+            assert!(ip.verify_checksum());
+            assert_eq!(ip.src_addr(), Ipv4Addr::from(US));
+            let t = TcpPacket::new_checked(ip.payload()).unwrap();
+            flags.push((t.src_port(), t.syn(), t.rst()));
+        }
+        flags.sort();
+        assert_eq!(flags, [(7, true, false), (8, false, true)]);
+        // Idle polls send nothing and keep one spare buffer, not more.
+        let used = lab.pool.in_use();
+        for _ in 0..100 {
+            lab.now += 1000;
+            lab.graph.dispatch(lab.now);
+        }
+        assert_eq!(lab.pool.in_use(), used);
+        assert!(lab.take().is_empty());
+    }
+
+    #[test]
+    fn bad_packets_are_counted_and_udp_to_no_socket_goes_to_icmp_error() {
+        let mut lab = Lab::new(true);
+        let mut bad_sum = syn(7);
+        bad_sum[16] ^= 0x55;
+        let udp_no_socket = {
+            let mut d = vec![0u8; 9];
+            d[8] = b'x';
+            let ph = PseudoHeader::V4 {
+                src: Ipv4Addr::from(PEER),
+                dst: Ipv4Addr::from(US),
+            };
+            wire::udp::UdpRepr {
+                src_port: 5000,
+                dst_port: 5555,
+                payload_len: 1,
+            }
+            .emit(
+                &mut wire::udp::UdpPacket::new_unchecked(&mut d[..]),
+                Some(&ph),
+            );
+            d
+        };
+        lab.inject(&[
+            ip4(6, &bad_sum),
+            ip4(6, &syn(7)[..12]),
+            ip4(17, &[0, 1, 0, 2, 0, 99, 0, 0]),
+            ip4(17, &udp_no_socket),
+            ip4(47, &[0; 4]),
+            vec![0x45],
+            vec![],
+            vec![0x60; 30],
+        ]);
+        assert_eq!(lab.err(STACK_INPUT, "BadTcp"), 2);
+        assert_eq!(lab.err(STACK_INPUT, "BadUdp"), 1);
+        assert_eq!(lab.err(STACK_INPUT, "UdpNoListener"), 1);
+        assert_eq!(lab.err(STACK_INPUT, "UnknownProtocol"), 1);
+        assert_eq!(lab.err(STACK_INPUT, "BadIpHeader"), 3);
+        let out = lab.take();
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].0, vnet::ip4::names::IP4_ICMP_ERROR);
+        assert_eq!(out[0].2, 3 << 8 | 3, "port unreachable");
+        assert_eq!(lab.err(STACK_OUTPUT, "Ip4Sent"), 0);
+    }
+
+    #[test]
+    fn without_a_stack_packets_are_dropped_and_counted() {
+        let mut lab = Lab::new(false);
+        lab.inject(&[ip4(6, &syn(7))]);
+        assert_eq!(lab.err(STACK_INPUT, "NoStack"), 1);
+        assert!(lab.take().is_empty());
+    }
 }
