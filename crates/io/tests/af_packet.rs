@@ -377,14 +377,20 @@ fn graph_nodes_carry_packets() {
     assert_eq!(pool.in_use(), 0, "every buffer came back");
 }
 
-/// Two queues in a `PACKET_FANOUT_HASH` group: 64 flows spread over both, none lost, none
-/// seen twice.
+/// Four sockets in one `PACKET_FANOUT_HASH` group under a multi-flow load: 32 UDP flows
+/// (one source port each) of 8 datagrams, sent interleaved. Every datagram is received
+/// exactly once (by flow and sequence number, carried in the payload), each flow stays on
+/// one socket (the group hashes the flow), the flows spread over more than one socket, the
+/// per-queue counters match what each socket delivered, and the kernel dropped nothing.
 #[test]
 fn fanout_spreads_flows_over_queues() {
+    const QUEUES: usize = 4;
+    const FLOWS: usize = 32;
+    const PER_FLOW: usize = 8;
     require_root!();
     let mut lab = Lab::new();
-    let mut dev = setup(&mut lab, 6, |c| c.queues = 2);
-    assert_eq!((dev.rx_queues(), dev.tx_queues()), (2, 2));
+    let mut dev = setup(&mut lab, 6, |c| c.queues = QUEUES);
+    assert_eq!((dev.rx_queues(), dev.tx_queues()), (QUEUES, QUEUES));
     assert!(dev.hw_info().mode.contains("fanout hash"));
     lab.ip(
         "h1",
@@ -400,26 +406,52 @@ fn fanout_spreads_flows_over_queues() {
     )
     .unwrap();
     lab.in_netns("h1", || {
-        for i in 0..64u8 {
-            let s = std::net::UdpSocket::bind("10.78.6.1:0").unwrap();
-            s.send_to(&[i; 100], "10.78.6.2:9999").unwrap();
+        let socks: Vec<_> = (0..FLOWS)
+            .map(|_| std::net::UdpSocket::bind("10.78.6.1:0").unwrap())
+            .collect();
+        for seq in 0..PER_FLOW as u8 {
+            for (flow, s) in socks.iter().enumerate() {
+                let mut payload = [0xa5u8; 100];
+                payload[0] = flow as u8;
+                payload[1] = seq;
+                s.send_to(&payload, "10.78.6.2:9999").unwrap();
+            }
         }
     })
     .unwrap();
     let (_pool, mut cache) = pool(1024);
     let mut frame = buf::Frame::new();
-    let mut per_queue = [0u64; 2];
+    // seen[flow][seq]: how many times; queue_of[flow]: the socket that delivered it.
+    let mut seen = [[0u32; PER_FLOW]; FLOWS];
+    let mut queue_of = [None::<usize>; FLOWS];
+    let mut per_queue = [0u64; QUEUES];
+    let mut udp = 0;
     let t0 = std::time::Instant::now();
-    while per_queue.iter().sum::<u64>() < 64 && t0.elapsed() < Duration::from_secs(5) {
+    while udp < FLOWS * PER_FLOW && t0.elapsed() < Duration::from_secs(5) {
         for (q, n) in per_queue.iter_mut().enumerate() {
             dev.rx_burst(q, &mut cache, &mut frame);
             for b in frame.drain() {
+                *n += 1;
                 let data = cache.pool().get(&b).data();
                 let eth = EthernetFrame::new_checked(data).unwrap();
                 if eth.ethertype() == EtherType::Ipv4 {
                     let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
                     if ip.protocol() == IpProtocol::Udp {
-                        *n += 1;
+                        let u = UdpPacket::new_checked(ip.payload()).unwrap();
+                        assert_eq!(u.dst_port(), 9999);
+                        let (flow, seq) = (u.payload()[0] as usize, u.payload()[1] as usize);
+                        assert!(flow < FLOWS && seq < PER_FLOW, "flow {flow} seq {seq}");
+                        seen[flow][seq] += 1;
+                        udp += 1;
+                        match queue_of[flow] {
+                            None => queue_of[flow] = Some(q),
+                            Some(first) => assert_eq!(
+                                first,
+                                q,
+                                "flow {flow} (port {}) came on queues {first} and {q}",
+                                u.src_port()
+                            ),
+                        }
                     }
                 }
                 cache.free(b);
@@ -427,11 +459,29 @@ fn fanout_spreads_flows_over_queues() {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    assert_eq!(per_queue.iter().sum::<u64>(), 64, "{per_queue:?}");
-    assert!(per_queue.iter().all(|&n| n > 0), "{per_queue:?}");
+    let kernel: Vec<_> = (0..QUEUES).map(|q| dev.kernel_counters(q)).collect();
+    for (flow, seqs) in seen.iter().enumerate() {
+        assert!(
+            seqs.iter().all(|&c| c == 1),
+            "flow {flow}: datagrams seen {seqs:?} times (each should be once); kernel {kernel:?}"
+        );
+    }
+    let used: std::collections::BTreeSet<_> = queue_of.iter().flatten().collect();
+    assert!(
+        used.len() > 1,
+        "all {FLOWS} flows on one socket: {queue_of:?}"
+    );
+    for (q, k) in kernel.iter().enumerate() {
+        let drops =
+            k.rx.iter()
+                .find(|(name, _)| *name == "tp_drops")
+                .map(|&(_, v)| v);
+        assert_eq!(drops, Some(0), "queue {q}: {k:?}");
+    }
     let st = dev.stats();
-    assert_eq!(st.rx[0].packets.get(), per_queue[0]);
-    assert_eq!(st.rx[1].packets.get(), per_queue[1]);
+    for (q, &n) in per_queue.iter().enumerate() {
+        assert_eq!(st.rx[q].packets.get(), n, "queue {q}");
+    }
 }
 
 /// The kernel's own counters: with a 2-block × 4 KiB rx ring that nobody drains, 600
