@@ -65,11 +65,11 @@ fn page_rx(page: &str, name: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn services_body(lab: &Lab, driver: Driver, tag: &str) {
+fn services_body(lab: &Lab, driver: Driver, tag: &str, extra: &str) {
     for tool in ["ip", "curl", "socat", "python3", "sha256sum"] {
         assert!(have(tool), "{tool} is missing: run scripts/setup");
     }
-    let r = netlab::start_router(lab, driver, tag, SERVICES);
+    let r = netlab::start_router(lab, driver, tag, &format!("{extra}{SERVICES}"));
     let dir = r.dir.clone();
 
     // The status page over IPv4: 200, Content-Length, the interfaces and their counters.
@@ -148,6 +148,30 @@ fn services_body(lab: &Lab, driver: Driver, tag: &str) {
             && (out.contains("Re-using existing connection") || out.contains("Reusing existing")),
         "second request not on the kept-alive connection:\n{out}"
     );
+
+    // Eight more connections (other source ports: with workers, fanout spreads them).
+    if extra.contains("workers") {
+        let (ok, text) = ctl(&r, &["show", "interfaces", "rx-placement"]);
+        assert!(ok && text.contains("uplane-worker-1"), "{text}");
+    }
+    for i in 0..8 {
+        let (_, code) = in_ns(
+            lab,
+            "h1",
+            &[
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "10",
+                "http://10.1.0.1/status",
+            ],
+        );
+        assert_eq!(code, "200", "connection {i}");
+    }
 
     // IPv6: the page over fd01::1.
     let (ok, out) = in_ns(
@@ -255,12 +279,26 @@ fn services_body(lab: &Lab, driver: Driver, tag: &str) {
 fn services_over_af_packet() {
     testkit::require_root!();
     let lab = lab();
-    services_body(&lab, Driver::AfPacket, "svc-packet");
+    services_body(&lab, Driver::AfPacket, "svc-packet", "");
+}
+
+/// Two workers: each graph runs its own stack with the same listeners; a connection stays
+/// on the worker its flow hashes to (AF_PACKET fanout by flow hash).
+#[test]
+fn services_over_af_packet_with_two_workers() {
+    testkit::require_root!();
+    let lab = lab();
+    services_body(
+        &lab,
+        Driver::AfPacket,
+        "svc-workers",
+        "[cpu]\nworkers = 2\n",
+    );
 }
 
 #[test]
 fn services_over_af_xdp() {
     testkit::require_root!();
     let lab = lab();
-    services_body(&lab, Driver::AfXdp, "svc-xdp");
+    services_body(&lab, Driver::AfXdp, "svc-xdp", "");
 }
