@@ -83,6 +83,19 @@ impl Node for InterfaceOutput {
                 .flatten()
                 .ok_or(InterfaceOutputError::NoOutput),
         };
+        // The usual frame leaves by one interface: one pass over the tx_if fields, one
+        // resolve, and the frame moves whole.
+        if !tracing {
+            if let Some(first) = frame.as_slice().first() {
+                let tx = pool.meta(first).tx_if;
+                if frame.as_slice().iter().all(|b| pool.meta(b).tx_if == tx) {
+                    if let Ok(n) = resolve(tx) {
+                        cx.enqueue_frame(n, frame);
+                        return;
+                    }
+                }
+            }
+        }
         // Consecutive packets mostly share their tx interface: resolve once per run.
         let mut last: Option<(u32, Result<Next, InterfaceOutputError>)> = None;
         for (b, next) in frame.as_mut_slice().iter_mut().zip(self.nexts.iter_mut()) {
