@@ -3,7 +3,7 @@
 //! interface-output → null-output — in clocks per packet per node (`show runtime`),
 //! beside VPP's published per-node figures (CSIT 19.04, Skylake).
 //!
-//! Each node's figure is its best of 10 measurement windows (a window in which the
+//! Each node's figure is its best of 40 measurement windows (a window in which the
 //! thread was preempted on a shared machine is an outlier). The chain figure is the sum of the five router nodes (pg-input and null-output are the
 //! harness, not the router). The peer is VPP's sum for the same nodes: ethernet-input
 //! 15.9, ip4-input-no-checksum 22.3, ip4-lookup 30.8, ip4-rewrite 24.7 = 93.7 clocks per

@@ -3,7 +3,7 @@
 //! null-output — in clocks per packet per node (`show runtime`), beside VPP's published
 //! per-node figures, as `ip4_forward.rs` does for IPv4.
 //!
-//! Each node's figure is its best of 10 measurement windows. The chain figure is the sum of
+//! Each node's figure is its best of 40 measurement windows. The chain figure is the sum of
 //! the five router nodes. The peer: the issue gives CSIT 19.04's Skylake per-node figures
 //! for the IPv4 chain only (ethernet-input 15.9, ip4-input-no-checksum 22.3, ip4-lookup
 //! 30.8, ip4-rewrite 24.7 = 93.7 clocks/packet); they stand in here for VPP's ip6-input,

@@ -73,7 +73,7 @@ pub fn load_ethernet(path: &std::path::Path) -> Vec<Vec<u8>> {
 pub type ChainFigures = (f64, String, Vec<(String, f64)>);
 
 /// Runs `graph` (whose pg-input stream is enabled and feeds `chain`, ending in a sink
-/// counted by `sink`) for `packets` packets: a tenth to warm up, then ten windows, keeping
+/// counted by `sink`) for `packets` packets: a tenth to warm up, then 40 windows, keeping
 /// each node's best window (on a shared machine a window in which the thread was preempted
 /// is an outlier, not the figure). Panics if the chain dropped packets.
 pub fn measure_chain(
@@ -88,7 +88,7 @@ pub fn measure_chain(
         graph.dispatch(now);
         now += 1;
     }
-    let windows = 10;
+    let windows = 40;
     let per_window = (packets - warm) / windows;
     let mut best = vec![f64::INFINITY; chain.len()];
     for _ in 0..windows {
