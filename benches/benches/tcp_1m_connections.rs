@@ -170,7 +170,7 @@ fn main() {
             println!(
                 "note: {wanted} connections need ~{} MiB (pilot {per_pair} B per pair); \
                  {} MiB available; using {fit}",
-                wanted as u64 * per_pair >> 20,
+                (wanted as u64 * per_pair) >> 20,
                 avail >> 20
             );
             fit
