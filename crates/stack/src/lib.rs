@@ -17,6 +17,10 @@
 //! * [`tcp::Connection`]: one TCP connection's state machine (RFC 9293), usable alone;
 //! * [`Endpoint`]: many connections looked up by hash of the 4-tuple, listeners with a SYN
 //!   queue and an accept queue, a timer queue, and RSTs for segments nobody owns.
+//!
+//! Around an endpoint and a [`udp::UdpTable`]: [`iface::Interface`] runs them on an
+//! Ethernet link by itself (ARP/ND/ICMP included), [`ip::IpHost`] at the IP level behind a
+//! router's local delivery (uplane's `ip4-local`/`ip6-local`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -36,6 +36,8 @@ pub const ROUNDS: usize = 16;
 const MAX_REQUEST: usize = 8192;
 /// Accept and SYN queue bound per listener.
 const BACKLOG: usize = 128;
+/// Connections served at once by one stack's services; more are reset at accept.
+pub const MAX_CONNS: usize = 4096;
 
 /// A service's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +201,10 @@ impl Services {
         ready.append(&mut self.again);
         for &(addr, kind) in &self.listeners {
             while let Some(h) = host.endpoint_mut().accept(addr) {
+                if self.conns.len() >= MAX_CONNS {
+                    host.endpoint_mut().abort(now, h);
+                    continue;
+                }
                 self.conns.insert(
                     h,
                     Conn {
