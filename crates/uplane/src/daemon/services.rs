@@ -443,3 +443,202 @@ impl std::fmt::Write for VecWriter<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The services against a client on a second `IpHost`, packets moved in memory.
+    use super::*;
+    use stack::ip::IpHostConfig;
+
+    const SERVER: &str = "10.1.0.1";
+
+    struct Net {
+        server: IpHost,
+        services: Services,
+        client: IpHost,
+        now: u64,
+    }
+
+    impl Net {
+        fn new() -> Net {
+            let mut server = IpHost::new(IpHostConfig::default());
+            let list: Vec<ServiceConfig> = [("echo", 7), ("discard", 9), ("http", 80)]
+                .iter()
+                .map(|(k, p)| ServiceConfig {
+                    kind: k.to_string(),
+                    listen: format!("{SERVER}:{p}").parse().unwrap(),
+                })
+                .collect();
+            let services = Services::new(&mut server, &list, None).unwrap();
+            let mut c = IpHostConfig::default();
+            c.endpoint.secret = [9; 16];
+            Net {
+                server,
+                services,
+                client: IpHost::new(c),
+                now: 1_000_000,
+            }
+        }
+
+        /// Moves packets and runs the services until quiet.
+        fn pump(&mut self) {
+            let mut buf = vec![0u8; 1500];
+            for _ in 0..10_000 {
+                self.services.run(self.now, &mut self.server);
+                let mut any = false;
+                while let Some(n) = self.server.poll_transmit(self.now, &mut buf) {
+                    self.client.handle_ip_packet(self.now, &buf[..n]).unwrap();
+                    any = true;
+                }
+                while let Some(n) = self.client.poll_transmit(self.now, &mut buf) {
+                    self.server.handle_ip_packet(self.now, &buf[..n]).unwrap();
+                    any = true;
+                }
+                self.now += 50_000;
+                for h in [&mut self.server, &mut self.client] {
+                    if h.poll_timeout().is_some_and(|t| t <= self.now) {
+                        h.handle_timeout(self.now);
+                    }
+                }
+                if !any && self.services.again.is_empty() {
+                    return;
+                }
+            }
+        }
+
+        fn connect(&mut self, port: u16, sport: u16) -> ConnectionHandle {
+            let c = self
+                .client
+                .endpoint_mut()
+                .connect(
+                    self.now,
+                    format!("10.1.0.2:{sport}").parse().unwrap(),
+                    format!("{SERVER}:{port}").parse().unwrap(),
+                )
+                .unwrap();
+            self.pump();
+            c
+        }
+
+        /// Sends `req` on `c` and returns what comes back (and whether the server closed).
+        fn exchange(&mut self, c: ConnectionHandle, req: &[u8]) -> (Vec<u8>, bool) {
+            let mut off = 0;
+            let mut got = Vec::new();
+            let mut eof = false;
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..1000 {
+                if off < req.len() {
+                    off += self.client.endpoint_mut().send(c, &req[off..]).unwrap_or(0);
+                }
+                self.pump();
+                loop {
+                    match self.client.endpoint_mut().recv(c, &mut buf) {
+                        Ok(Some(n)) => got.extend_from_slice(&buf[..n]),
+                        Ok(None) => {
+                            eof = true;
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if off == req.len() && (eof || !got.is_empty()) {
+                    self.pump();
+                    while let Ok(Some(n)) = self.client.endpoint_mut().recv(c, &mut buf) {
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                    if let Ok(None) = self.client.endpoint_mut().recv(c, &mut buf) {
+                        eof = true;
+                    }
+                    break;
+                }
+            }
+            (got, eof)
+        }
+    }
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    #[test]
+    fn http_answers_keep_alive_404_405_head_and_too_large() {
+        let mut n = Net::new();
+        let c = n.connect(80, 40000);
+        let (r, eof) = n.exchange(c, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let r = text(&r);
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n") && !eof, "{r}");
+        assert!(
+            r.contains("Content-Length: 7\r\n") && r.ends_with("\r\n\r\nuplane\n"),
+            "{r}"
+        );
+        assert!(r.contains("Connection: keep-alive"), "{r}");
+        // Two pipelined requests on the same connection, then HEAD.
+        let (r, _) = n.exchange(
+            c,
+            b"GET /nope HTTP/1.1\r\n\r\nHEAD /status HTTP/1.1\r\nConnection: close\r\n\r\n",
+        );
+        let r = text(&r);
+        let (first, second) = r.split_at(r.find("HTTP/1.1 200").expect(&r));
+        assert!(first.starts_with("HTTP/1.1 404 Not Found\r\n"), "{r}");
+        assert!(first.ends_with("no page /nope\n"), "{r}");
+        assert!(
+            second.contains("Content-Length: 7\r\n") && second.ends_with("\r\n\r\n"),
+            "HEAD has no body: {r}"
+        );
+        assert!(second.contains("Connection: close"), "{r}");
+        let (_, eof) = n.exchange(c, b"");
+        assert!(eof, "the server did not close after Connection: close");
+
+        let c = n.connect(80, 40001);
+        let (r, eof) = n.exchange(c, b"POST / HTTP/1.1\r\n\r\n");
+        assert!(text(&r).starts_with("HTTP/1.1 405 ") && eof, "{}", text(&r));
+
+        let c = n.connect(80, 40002);
+        let big = vec![b'a'; MAX_REQUEST + 100];
+        let (r, eof) = n.exchange(c, &big);
+        assert!(text(&r).starts_with("HTTP/1.1 431 ") && eof, "{}", text(&r));
+
+        let c = n.connect(80, 40003);
+        let (r, eof) = n.exchange(c, b"GET / HTTP/1.0\r\n\r\n");
+        assert!(
+            text(&r).starts_with("HTTP/1.1 200 ") && eof,
+            "HTTP/1.0 closes: {}",
+            text(&r)
+        );
+    }
+
+    #[test]
+    fn echo_returns_everything_and_discard_takes_everything() {
+        let mut n = Net::new();
+        let c = n.connect(7, 41000);
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let (r, _) = n.exchange(c, &data);
+        let mut r = r;
+        let mut buf = vec![0u8; 65536];
+        for _ in 0..100 {
+            if r.len() == data.len() {
+                break;
+            }
+            n.pump();
+            while let Ok(Some(k)) = n.client.endpoint_mut().recv(c, &mut buf) {
+                r.extend_from_slice(&buf[..k]);
+            }
+        }
+        assert_eq!(r.len(), data.len());
+        assert!(r == data, "echo changed the bytes");
+        // The client closes: the server closes too.
+        n.client.endpoint_mut().close(n.now, c).unwrap();
+        n.pump();
+        assert!(matches!(
+            n.client.endpoint_mut().recv(c, &mut buf),
+            Ok(None)
+        ));
+
+        let d = n.connect(9, 41001);
+        let (r, _) = n.exchange(d, &data[..100_000]);
+        assert!(r.is_empty());
+        // The echo connection ended (passive close: LAST-ACK, then gone); discard's lives.
+        assert_eq!(n.services.connections(), 1);
+        assert!(n.server.endpoint().stats().connections_closed >= 1);
+    }
+}
