@@ -12,14 +12,24 @@
 //! interface-output out of its sum while ours includes it. Ratio = VPP / ours: above 1
 //! means uplane spends fewer clocks. The route in use is a /48 via a resolved neighbour
 //! (two strides of our 24-8-8… trie below the root).
+//!
+//! `ip6-forward` sends to 1024 destinations in that one /48, so ip6-lookup walks the same
+//! few slots again and again (and `Lpm6Table::lookup_bulk` reuses the answer of a key under
+//! the same slot as the previous one): the best case. `ip6-forward-many-routes` is the
+//! honest one: 200,000 prefixes (`ROUTES6`; today's global IPv6 table) clustered as RIR
+//! allocations (random /32s under 2000::/3, each with ~30 more-specifics /36–/64), all via
+//! the same neighbour, and 65,536 packets replayed in a loop, each to a random address
+//! inside a random installed prefix (so consecutive packets share no slot and the walk
+//! misses the caches). Its ratio is (1-route chain) / (many-route chain).
 
 use buf::{BufferCache, BufferPool, PoolConfig};
 use core::net::{IpAddr, Ipv6Addr};
 use graph::GraphBuilder;
 use io::null::NullOutput;
-use io::pg::{Ip6Range, IpSpec, PacketSpec, PgInput, Source, StreamSpec};
+use io::pg::{Ip6Range, IpSpec, PacketSpec, PgInput, Source, StreamSpec, Timing};
 use vnet::Vnet;
 use wire::ethernet::EthernetAddress;
+use wire::ipv6::Ipv6Cidr;
 
 const CHAIN: [&str; 5] = [
     "ethernet-input",
@@ -72,8 +82,79 @@ fn router() -> Vnet {
     vnet
 }
 
+fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed;
+    move || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// Installs `n` prefixes clustered as RIR allocations (as `lpm6-bulk` does) via the
+/// router's neighbour; returns them as (address, length).
+fn add_random_routes(vnet: &Vnet, n: usize) -> Vec<(u128, u8)> {
+    let nh: Ipv6Addr = "fd02::2".parse().expect("addr");
+    let mut r = rng(7);
+    let mut rules = Vec::with_capacity(n);
+    let mut tries = 0;
+    'fill: while tries < 4 * n {
+        let alloc = (0x2000_0000u128 | u128::from((r() >> 35) as u32)) << 96;
+        for j in 0..31u128 {
+            tries += 1;
+            let y = r();
+            let l: u8 = match (j, y % 100) {
+                (0, _) => 32,
+                (_, 0..=59) => 48,
+                (_, 60..=69) => 44,
+                (_, 70..=79) => 40,
+                (_, 80..=84) => 36,
+                (_, 85..=94) => 56,
+                _ => 64,
+            };
+            let a = (alloc | (j + u128::from(y >> 60)) << (128 - u32::from(l)))
+                & (u128::MAX << (128 - u32::from(l)));
+            let p = Ipv6Cidr::new(Ipv6Addr::from(a), l).expect("len ≤ 128");
+            if vnet.ip6_add_route(p, Some(nh), None).is_ok() {
+                rules.push((a, l));
+                if rules.len() == n {
+                    break 'fill;
+                }
+            }
+        }
+    }
+    rules
+}
+
+/// A capture of `n` 78-byte IPv6/UDP frames to the router, each to a random address inside
+/// a random prefix of `rules`.
+fn random_destinations(rules: &[(u128, u8)], n: usize) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("uplane-ip6-many-{}.pcap", std::process::id()));
+    let file = std::fs::File::create(&path).expect("create capture");
+    let mut w =
+        io::pcap::PcapWriter::new(std::io::BufWriter::new(file), io::pcap::TsResolution::Nano)
+            .expect("pcap header");
+    let mut r = rng(11);
+    let src: Ipv6Addr = "fd00::1".parse().expect("addr");
+    let mut frame = Vec::with_capacity(78);
+    for i in 0..n {
+        let (k, l) = rules[r() as usize % rules.len()];
+        let dst = k | (u128::from(r()) << 64 | u128::from(r())) >> l;
+        frame.clear();
+        etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv6(src.octets(), dst.to_be_bytes(), 64)
+            .udp(1234, 5678)
+            .write(&mut frame, &[0u8; 16])
+            .expect("build frame");
+        w.write_packet(i as u64, &frame).expect("write capture");
+    }
+    w.flush().expect("flush capture");
+    path
+}
+
 /// Runs `packets` through the chain; returns (chain clocks/packet, runtime table).
-fn run(vnet: &Vnet, packets: u64) -> uplane_benches::ChainFigures {
+fn run(vnet: &Vnet, packets: u64, source: Source) -> uplane_benches::ChainFigures {
     let pool = BufferPool::new(&PoolConfig::new(16 * 1024)).expect("buffer pool");
     let null = NullOutput::new();
     let sink = null.stats();
@@ -82,6 +163,21 @@ fn run(vnet: &Vnet, packets: u64) -> uplane_benches::ChainFigures {
     b.add(PgInput::new()).add(null);
     let mut g = b.build(BufferCache::new(pool)).expect("graph");
     vnet::attach_interfaces(&mut g, vnet).expect("attach");
+    let s = StreamSpec {
+        name: "ip6".into(),
+        source,
+        count: None,
+        rate_pps: None,
+        rx_if: 0,
+    };
+    PgInput::add_stream(&mut g, s, "ethernet-input").expect("stream");
+    let pg = g.node_index("pg-input").expect("pg");
+    g.node_mut::<PgInput>(pg).expect("pg").enable();
+    uplane_benches::measure_chain(&mut g, &sink, packets, &CHAIN)
+}
+
+/// 1024 destinations in 2001:db8:1::/48.
+fn one_prefix() -> Source {
     let spec = PacketSpec {
         ip: IpSpec::V6 {
             src: Ip6Range {
@@ -99,17 +195,7 @@ fn run(vnet: &Vnet, packets: u64) -> uplane_benches::ChainFigures {
         frame_size: (78, 78),
         ..PacketSpec::default()
     };
-    let s = StreamSpec {
-        name: "ip6".into(),
-        source: Source::Generate(spec),
-        count: None,
-        rate_pps: None,
-        rx_if: 0,
-    };
-    PgInput::add_stream(&mut g, s, "ethernet-input").expect("stream");
-    let pg = g.node_index("pg-input").expect("pg");
-    g.node_mut::<PgInput>(pg).expect("pg").enable();
-    uplane_benches::measure_chain(&mut g, &sink, packets, &CHAIN)
+    Source::Generate(spec)
 }
 
 fn main() {
@@ -118,7 +204,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000);
     let vnet = router();
-    let (chain, table, nodes) = run(&vnet, packets);
+    let (chain, table, nodes) = run(&vnet, packets, one_prefix());
     print!("{table}");
     println!("per node, clocks/packet (uplane | VPP CSIT 19.04 Skylake):");
     for (i, (n, c)) in nodes.iter().enumerate() {
@@ -131,5 +217,37 @@ fn main() {
     println!(
         "BENCH ip6-forward: uplane {chain:.1} clocks/packet; vpp-csit-19.04 {VPP_SUM:.1} clocks/packet; ratio {:.2}",
         VPP_SUM / chain
+    );
+    let routes = std::env::var("ROUTES6")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000usize);
+    let t = std::time::Instant::now();
+    let rules = add_random_routes(&vnet, routes);
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "installed {} of {routes} clustered prefixes in {secs:.1} s",
+        rules.len()
+    );
+    let path = random_destinations(&rules, 65_536);
+    let source = Source::Replay {
+        path: path.clone(),
+        timing: Timing::FullSpeed,
+    };
+    let figures =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&vnet, packets, source)));
+    let _ = std::fs::remove_file(&path);
+    let (many, table, nodes) = figures.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    print!("{table}");
+    println!(
+        "per node, clocks/packet, {} routes, random destinations:",
+        rules.len()
+    );
+    for (n, c) in &nodes {
+        println!("  {n:<18} {c:>7.1}");
+    }
+    println!(
+        "BENCH ip6-forward-many-routes: uplane {many:.1} clocks/packet; uplane-1-route {chain:.1} clocks/packet; ratio {:.2}",
+        chain / many
     );
 }
