@@ -231,15 +231,22 @@ impl IpHost {
             return self.drop(DropReason::BadIpHeader);
         };
         let (src, dst) = (IpAddr::V6(ip.src_addr), IpAddr::V6(ip.dst_addr));
-        let l4 = pkt.payload();
-        match ip.next_header {
+        // Extension headers are stepped over (a datagram the router reassembled keeps its
+        // fragment header as an atomic fragment, RFC 6946); a real fragment is refused.
+        let Ok(chain) = pkt.ext_chain() else {
+            return self.drop(DropReason::ExtensionHeader);
+        };
+        if chain.fragment.is_some_and(|f| !f.is_atomic()) {
+            return self.drop(DropReason::Fragment);
+        }
+        let end = IP6 + usize::from(pkt.payload_len());
+        let Some(l4) = bytes.get(chain.upper_offset..end) else {
+            return self.drop(DropReason::BadIpHeader);
+        };
+        match chain.upper {
             IpProtocol::Tcp => self.handle_tcp(now, src, dst, l4),
             IpProtocol::Udp => self.handle_udp(src, dst, l4),
             IpProtocol::Icmpv6 => self.handle_icmpv6(&ip, l4),
-            IpProtocol::HopByHop
-            | IpProtocol::Ipv6Route
-            | IpProtocol::Ipv6Frag
-            | IpProtocol::Ipv6Opts => self.drop(DropReason::ExtensionHeader),
             _ => self.drop(DropReason::UnknownProtocol),
         }
     }

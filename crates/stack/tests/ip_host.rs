@@ -273,3 +273,63 @@ fn broken_packets_are_dropped_by_reason() {
     }
     while h.poll_transmit(0, &mut out).is_some() {}
 }
+
+/// An IPv6 TCP SYN from fd01::2 to fd01::1, with an 8-byte fragment header in front of
+/// TCP when `frag` is `Some((offset, more))`.
+fn syn6(port: u16, frag: Option<(u16, bool)>) -> Vec<u8> {
+    let (src, dst) = (
+        Ipv6Addr::new(0xfd01, 0, 0, 0, 0, 0, 0, 2),
+        Ipv6Addr::new(0xfd01, 0, 0, 0, 0, 0, 0, 1),
+    );
+    let repr = TcpRepr {
+        src_port: 40000,
+        dst_port: port,
+        seq_number: wire::tcp::TcpSeqNumber(1000),
+        flags: wire::tcp::TcpFlags::SYN,
+        window_len: 65535,
+        ..TcpRepr::default()
+    };
+    let mut seg = vec![0u8; repr.header_len()];
+    repr.emit(
+        &mut TcpPacket::new_unchecked(&mut seg[..]),
+        Some(&PseudoHeader::V6 { src, dst }),
+    );
+    let ext = if frag.is_some() { 8 } else { 0 };
+    let mut p = vec![0u8; 40 + ext + seg.len()];
+    p[0] = 0x60;
+    p[4..6].copy_from_slice(&((ext + seg.len()) as u16).to_be_bytes());
+    p[6] = if frag.is_some() { 44 } else { 6 };
+    p[7] = 64;
+    p[8..24].copy_from_slice(&src.octets());
+    p[24..40].copy_from_slice(&dst.octets());
+    if let Some((off, more)) = frag {
+        p[40] = 6;
+        p[42..44].copy_from_slice(&((off << 3) | u16::from(more)).to_be_bytes());
+        p[44..48].copy_from_slice(&7u32.to_be_bytes());
+    }
+    p[40 + ext..].copy_from_slice(&seg);
+    p
+}
+
+#[test]
+fn ipv6_extension_headers_are_stepped_over_and_fragments_refused() {
+    let mut h = host(5);
+    let us = SocketAddr::new(IpAddr::V6(Ipv6Addr::new(0xfd01, 0, 0, 0, 0, 0, 0, 1)), 80);
+    h.endpoint_mut().listen(us, 4).unwrap();
+    let mut out = vec![0u8; 1500];
+    for frag in [None, Some((0, false))] {
+        let r = h.handle_ip_packet(0, &syn6(80, frag));
+        assert!(matches!(r, Ok(IpArrival::Tcp { .. })), "{frag:?}: {r:?}");
+        let n = h.poll_transmit(0, &mut out).expect("no SYN-ACK");
+        let t = TcpPacket::new_checked(&out[40..n]).unwrap();
+        assert!(t.syn() && t.ack(), "{frag:?}");
+    }
+    assert_eq!(
+        h.handle_ip_packet(0, &syn6(80, Some((0, true)))),
+        Err(DropReason::Fragment)
+    );
+    assert_eq!(
+        h.handle_ip_packet(0, &syn6(80, Some((2, false)))),
+        Err(DropReason::Fragment)
+    );
+}
