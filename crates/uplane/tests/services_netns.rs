@@ -202,8 +202,15 @@ fn services_body(lab: &Lab, driver: Driver, tag: &str, extra: &str) {
         input.display(),
         output.display()
     );
+    let t0 = std::time::Instant::now();
     let (ok, out) = in_ns(lab, "h1", &["timeout", "120", "sh", "-c", &cmd]);
     assert!(ok, "socat to echo failed: {out}");
+    let secs = t0.elapsed().as_secs_f64();
+    // A figure for the log, never a pass/fail criterion.
+    eprintln!(
+        "{tag}: 10 MiB echoed in {secs:.2} s ({:.0} Mbit/s each way)",
+        (10u64 << 20) as f64 * 8.0 / secs / 1e6
+    );
     let got = std::fs::metadata(&output).unwrap().len();
     assert_eq!(got, 10 << 20, "echo gave back {got} bytes");
     assert_eq!(sha256(&input), sha256(&output), "echo changed the bytes");
