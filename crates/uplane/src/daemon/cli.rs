@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use vnet::{Dpo, IfIndex};
+use vnet::ip4::RouteSource;
+use vnet::{Dpo, IfIndex, Interfaces};
 use wire::ipv4::Ipv4Cidr;
 use wire::ipv6::Ipv6Cidr;
 
@@ -163,48 +164,48 @@ impl Daemon {
     }
 
     fn show_fib(&self, as_json: bool) -> Response {
-        let ifs = self.vnet.interfaces();
-        let ifname = |i: IfIndex| {
-            ifs.get(i)
-                .map_or_else(|| format!("#{i}"), |x| x.name.clone())
-        };
-        let adjs = self.vnet.adjacencies();
-        let dpo_text = |d: &Dpo| match d {
-            Dpo::Drop => "drop".to_string(),
-            Dpo::Unreachable => "unreachable".to_string(),
-            Dpo::Receive { if_index } => format!("receive on {}", ifname(*if_index)),
-            Dpo::Glean { if_index } => format!("glean (connected) on {}", ifname(*if_index)),
-            Dpo::Adjacency(a) => adjs.get(*a).map_or_else(
-                || format!("adjacency {a}"),
-                |x| format!("via {} {} ({:?})", x.next_hop, ifname(x.tx_if), x.state),
-            ),
-            Dpo::LoadBalance(v) => format!("load-balance over {} paths", v.len()),
-        };
         let routes = self.vnet.ip4_routes();
-        if as_json {
-            let v: Vec<Value> = routes
-                .iter()
-                .map(|r| json!({"prefix": r.prefix.to_string(), "source": format!("{:?}", r.source).to_lowercase(), "dpo": dpo_text(&r.dpo)}))
-                .collect();
-            return Response::Json {
-                value: Value::Array(v),
-            };
-        }
-        let mut t = String::from("ipv4 unicast FIB\n");
-        for r in routes {
-            let _ = writeln!(
-                t,
-                "{:<20} {:<10} {}",
-                r.prefix.to_string(),
-                format!("{:?}", r.source).to_lowercase(),
-                dpo_text(&r.dpo)
-            );
-        }
-        text(t)
+        let rows = routes
+            .iter()
+            .map(|r| (r.prefix.to_string(), r.source, &r.dpo));
+        self.fib_table(as_json, "ipv4 unicast FIB", 20, rows, |_, _| {})
     }
 
     fn show_fib6(&self, as_json: bool) -> Response {
         let routes = self.vnet.ip6_routes();
+        let rows = routes
+            .iter()
+            .map(|r| (r.prefix.to_string(), r.source, &r.dpo));
+        self.fib_table(as_json, "ipv6 unicast FIB", 44, rows, |ifs, t| {
+            t.push_str("link-local addresses:\n");
+            for i in ifs.iter() {
+                for c in i
+                    .ip6
+                    .iter()
+                    .filter(|c| vnet::ip6::is_link_local(&c.address()))
+                {
+                    let _ = writeln!(
+                        t,
+                        "{:<44} {:<10} receive on {}",
+                        c.to_string(),
+                        "local",
+                        i.name
+                    );
+                }
+            }
+        })
+    }
+
+    /// `show ip fib` / `show ip6 fib`: `rows` (prefix, source, DPO) as JSON, or as a table
+    /// under `title` with prefixes `width` wide, followed by what `more` writes.
+    fn fib_table<'a>(
+        &self,
+        as_json: bool,
+        title: &str,
+        width: usize,
+        rows: impl Iterator<Item = (String, RouteSource, &'a Dpo)>,
+        more: impl FnOnce(&Interfaces, &mut String),
+    ) -> Response {
         let ifs = self.vnet.interfaces();
         let ifname = |i: IfIndex| {
             ifs.get(i)
@@ -222,41 +223,20 @@ impl Daemon {
             ),
             Dpo::LoadBalance(v) => format!("load-balance over {} paths", v.len()),
         };
+        let source = |s: RouteSource| format!("{s:?}").to_lowercase();
         if as_json {
-            let v: Vec<Value> = routes
-                .iter()
-                .map(|r| json!({"prefix": r.prefix.to_string(), "source": format!("{:?}", r.source).to_lowercase(), "dpo": dpo_text(&r.dpo)}))
+            let v: Vec<Value> = rows
+                .map(|(prefix, s, d)| json!({"prefix": prefix, "source": source(s), "dpo": dpo_text(d)}))
                 .collect();
             return Response::Json {
                 value: Value::Array(v),
             };
         }
-        let mut t = String::from("ipv6 unicast FIB\n");
-        for r in routes {
-            let _ = writeln!(
-                t,
-                "{:<44} {:<10} {}",
-                r.prefix.to_string(),
-                format!("{:?}", r.source).to_lowercase(),
-                dpo_text(&r.dpo)
-            );
+        let mut t = format!("{title}\n");
+        for (prefix, s, d) in rows {
+            let _ = writeln!(t, "{prefix:<width$} {:<10} {}", source(s), dpo_text(d));
         }
-        t.push_str("link-local addresses:\n");
-        for i in ifs.iter() {
-            for c in i
-                .ip6
-                .iter()
-                .filter(|c| vnet::ip6::is_link_local(&c.address()))
-            {
-                let _ = writeln!(
-                    t,
-                    "{:<44} {:<10} receive on {}",
-                    c.to_string(),
-                    "local",
-                    i.name
-                );
-            }
-        }
+        more(&ifs, &mut t);
         text(t)
     }
 
