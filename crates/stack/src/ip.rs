@@ -505,11 +505,21 @@ impl IpHost {
             self.stats.drops[DropReason::TooBig as usize] += 1;
             return None;
         }
+        let mut repr = t.repr;
+        if dst.is_ipv6() && repr.flags.contains(TcpFlags::SYN) {
+            // The endpoint's MSS is sized for IPv4: over IPv6 the headers are 20 bytes
+            // longer. Advertise what fits, and send no more than that either.
+            let v6_mss = mtu.saturating_sub(IP6 + 20) as u16;
+            if repr.max_seg_size.is_some_and(|m| m > v6_mss) {
+                repr.max_seg_size = Some(v6_mss);
+            }
+            self.endpoint.handle_path_mtu(t.tuple, v6_mss);
+        }
+        let l4_len = repr.header_len() + payload.len();
         let at = self.emit_ip(src, dst, IpProtocol::Tcp, l4_len, out)?;
         let ph = pseudo(src, dst)?;
         let seg = &mut out[at..at + l4_len];
-        seg[t.repr.header_len()..].copy_from_slice(payload);
-        let mut repr = t.repr;
+        seg[repr.header_len()..].copy_from_slice(payload);
         repr.payload_len = payload.len();
         repr.emit(&mut TcpPacket::new_unchecked(&mut seg[..]), Some(&ph));
         Some(at + l4_len)
