@@ -7,13 +7,11 @@
 
 mod common;
 
-use common::{pool, serve, Responder};
-use graph::{Ctx, GraphBuilder, Next, Node, NodeError, NodeInfo, NodeKind};
+use common::{dispatch_until_exit, pool, serve, serve_until_exit, spawn_in, Echo, Responder};
+use graph::GraphBuilder;
 use io::af_packet::{AfPacket, AfPacketConfig};
 use io::device::{Device, DeviceInput, DeviceOutput, LinkState};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use testkit::{require_root, Lab};
 use wire::ethernet::EthernetFrame;
@@ -38,41 +36,6 @@ fn setup(lab: &mut Lab, subnet: u8, cfg: impl FnOnce(&mut AfPacketConfig)) -> Af
     let mut c = AfPacketConfig::new("up0");
     cfg(&mut c);
     lab.in_netns("u", || AfPacket::open(&c)).unwrap().unwrap()
-}
-
-fn spawn_in(lab: &Lab, ns: &str, args: &[&str]) -> std::process::Child {
-    Command::new("ip")
-        .args(["netns", "exec", lab.ns(ns).unwrap()])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("command runs")
-}
-
-/// Serves until `child` exits; returns its stdout and whether it succeeded.
-fn serve_until_exit(
-    dev: &mut AfPacket,
-    cache: &mut buf::BufferCache,
-    resp: &mut Responder,
-    mut child: std::process::Child,
-    seen: impl FnMut(&[u8]),
-) -> (bool, String) {
-    let mut status = None;
-    let finished = serve(dev, cache, resp, Duration::from_secs(15), seen, || {
-        if status.is_none() {
-            status = child.try_wait().unwrap();
-        }
-        status.is_some()
-    });
-    if !finished {
-        let _ = child.kill();
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        finished && out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
 }
 
 #[test]
@@ -262,51 +225,6 @@ fn oversize_frames_are_dropped_and_counted() {
     assert_eq!(resp.echo_replies, 2);
 }
 
-/// `test-echo`: answers ARP / ICMP echo for its address, checking `rx_if` on the way.
-struct Echo {
-    resp: Responder,
-    rx_if: u32,
-    wrong_rx_if: Arc<AtomicU64>,
-    replies: Arc<AtomicU64>,
-    scratch: Vec<u8>,
-}
-
-graph::node_errors! {
-    enum EchoError {
-        NotForUs = "not an ARP / echo request for us",
-    }
-}
-
-impl Node for Echo {
-    fn info(&self) -> NodeInfo {
-        NodeInfo {
-            name: "test-echo",
-            kind: NodeKind::Internal,
-            next_nodes: &[io::af_packet::AF_PACKET_OUTPUT],
-            errors: EchoError::ALL,
-        }
-    }
-
-    fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut buf::Frame) {
-        for mut b in frame.drain() {
-            if cx.pool().meta(&b).rx_if != self.rx_if {
-                self.wrong_rx_if.fetch_add(1, Ordering::Relaxed);
-            }
-            let reply = self.resp.reply(cx.pool().get(&b).data(), &mut self.scratch);
-            match reply {
-                Some(len) => {
-                    let mut p = cx.pool().get_mut(&mut b);
-                    p.copy_from(&self.scratch[..len]);
-                    p.meta_mut().tx_if = self.rx_if;
-                    self.replies.fetch_add(1, Ordering::Relaxed);
-                    cx.enqueue(Next(0), b);
-                }
-                None => cx.drop(b, EchoError::NotForUs),
-            }
-        }
-    }
-}
-
 /// The same ping, through the graph: `af-packet-input` → `test-echo` → `af-packet-output`.
 #[test]
 fn graph_nodes_carry_packets() {
@@ -316,47 +234,25 @@ fn graph_nodes_carry_packets() {
     let stats = dev.stats().clone();
     let dev = io::device::shared(dev);
     let pool = buf::BufferPool::new(&buf::PoolConfig::new(2048)).unwrap();
-    let wrong = Arc::new(AtomicU64::new(0));
-    let replies = Arc::new(AtomicU64::new(0));
+    let echo = Echo::new(MAC, "10.78.5.2", 7, &[io::af_packet::AF_PACKET_OUTPUT]);
+    let (wrong, replies) = (echo.wrong_rx_if.clone(), echo.replies.clone());
     let mut b = GraphBuilder::new();
     b.add(io::af_packet::input_node())
         .add(io::af_packet::output_node())
-        .add(Echo {
-            resp: Responder::new(MAC, "10.78.5.2"),
-            rx_if: 7,
-            wrong_rx_if: wrong.clone(),
-            replies: replies.clone(),
-            scratch: vec![0; 2048],
-        });
+        .add(echo);
     let mut g = b.build(buf::BufferCache::new(pool.clone())).unwrap();
     let input = io::af_packet::AF_PACKET_INPUT;
     let output = io::af_packet::AF_PACKET_OUTPUT;
     DeviceInput::attach(&mut g, input, dev.clone(), 0, 7, "test-echo").unwrap();
     DeviceOutput::attach(&mut g, output, dev.clone(), 0, 7).unwrap();
 
-    let mut ping = spawn_in(
+    let ping = spawn_in(
         &lab,
         "h1",
         &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.78.5.2"],
     );
-    let t0 = std::time::Instant::now();
-    let status = loop {
-        g.dispatch(t0.elapsed().as_nanos() as u64);
-        if let Some(s) = ping.try_wait().unwrap() {
-            break Some(s);
-        }
-        if t0.elapsed() > Duration::from_secs(15) {
-            let _ = ping.kill();
-            break None;
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    };
-    let out = ping.wait_with_output().unwrap();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (ok, text) = dispatch_until_exit(&mut g, ping);
+    assert!(ok, "{text}");
     assert_eq!(
         wrong.load(Ordering::Relaxed),
         0,

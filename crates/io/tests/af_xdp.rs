@@ -9,14 +9,12 @@
 
 mod common;
 
-use common::{pool, serve, Responder};
-use graph::{Ctx, GraphBuilder, Next, Node, NodeError, NodeInfo, NodeKind};
+use common::{dispatch_until_exit, pool, serve_until_exit, spawn_in, Echo, Responder};
+use graph::GraphBuilder;
 use io::af_xdp::{AfXdp, AfXdpConfig};
 use io::device::{Device, LinkState};
 use io::device::{DeviceInput, DeviceOutput};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use testkit::{require_root, Lab};
 use wire::ethernet::EthernetFrame;
@@ -87,40 +85,6 @@ fn setup_with(
         std::thread::sleep(Duration::from_millis(20));
     }
     dev
-}
-
-fn spawn_in(lab: &Lab, ns: &str, args: &[&str]) -> std::process::Child {
-    Command::new("ip")
-        .args(["netns", "exec", lab.ns(ns).unwrap()])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("command runs")
-}
-
-fn serve_until_exit(
-    dev: &mut AfXdp,
-    cache: &mut buf::BufferCache,
-    resp: &mut Responder,
-    mut child: std::process::Child,
-    seen: impl FnMut(&[u8]),
-) -> (bool, String) {
-    let mut status = None;
-    let finished = serve(dev, cache, resp, Duration::from_secs(15), seen, || {
-        if status.is_none() {
-            status = child.try_wait().unwrap();
-        }
-        status.is_some()
-    });
-    if !finished {
-        let _ = child.kill();
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        finished && out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
 }
 
 #[derive(Debug, Default)]
@@ -272,46 +236,6 @@ fn kernel_pings_through_af_xdp_and_blocked_sources_are_dropped_in_xdp() {
     assert!(names.iter().all(|n| !left.contains(n)), "{left:?}");
 }
 
-/// `test-echo`: answers ARP / ICMP echo for its address in place and sends it back out.
-struct Echo {
-    resp: Responder,
-    replies: Arc<AtomicU64>,
-    scratch: Vec<u8>,
-}
-
-graph::node_errors! {
-    enum EchoError {
-        NotForUs = "not an ARP / echo request for us",
-    }
-}
-
-impl Node for Echo {
-    fn info(&self) -> NodeInfo {
-        NodeInfo {
-            name: "test-echo",
-            kind: NodeKind::Internal,
-            next_nodes: &[io::af_xdp::AF_XDP_OUTPUT],
-            errors: EchoError::ALL,
-        }
-    }
-
-    fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut buf::Frame) {
-        for mut b in frame.drain() {
-            let rx_if = cx.pool().meta(&b).rx_if;
-            match self.resp.reply(cx.pool().get(&b).data(), &mut self.scratch) {
-                Some(len) => {
-                    let mut p = cx.pool().get_mut(&mut b);
-                    p.copy_from(&self.scratch[..len]);
-                    p.meta_mut().tx_if = rx_if;
-                    self.replies.fetch_add(1, Ordering::Relaxed);
-                    cx.enqueue(Next(0), b);
-                }
-                None => cx.drop(b, EchoError::NotForUs),
-            }
-        }
-    }
-}
-
 /// The same ping through the graph: `af-xdp-input` → `test-echo` → `af-xdp-output`; when
 /// the graph drops, its nodes release the device and every buffer is back in the pool.
 #[test]
@@ -322,38 +246,23 @@ fn graph_nodes_carry_packets() {
     let dev = setup(&mut lab, 5, &pool);
     let stats = dev.stats().clone();
     let dev = io::device::shared(dev);
-    let replies = Arc::new(AtomicU64::new(0));
+    let echo = Echo::new(MAC, "10.79.5.2", 7, &[io::af_xdp::AF_XDP_OUTPUT]);
+    let (wrong, replies) = (echo.wrong_rx_if.clone(), echo.replies.clone());
     let mut b = GraphBuilder::new();
     b.add(io::af_xdp::input_node())
         .add(io::af_xdp::output_node())
-        .add(Echo {
-            resp: Responder::new(MAC, "10.79.5.2"),
-            replies: replies.clone(),
-            scratch: vec![0; 2048],
-        });
+        .add(echo);
     let mut g = b.build(buf::BufferCache::new(pool.clone())).unwrap();
     let (input, output) = (io::af_xdp::AF_XDP_INPUT, io::af_xdp::AF_XDP_OUTPUT);
     DeviceInput::attach(&mut g, input, dev.clone(), 0, 7, "test-echo").unwrap();
     DeviceOutput::attach(&mut g, output, dev.clone(), 0, 7).unwrap();
 
-    let mut ping = ping(&lab, "10.79.5.2");
-    let t0 = std::time::Instant::now();
-    let status = loop {
-        g.dispatch(t0.elapsed().as_nanos() as u64);
-        if let Some(s) = ping.try_wait().unwrap() {
-            break Some(s);
-        }
-        if t0.elapsed() > Duration::from_secs(15) {
-            let _ = ping.kill();
-            break None;
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    };
-    let out = ping.wait_with_output().unwrap();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    let (ok, text) = dispatch_until_exit(&mut g, ping(&lab, "10.79.5.2"));
+    assert!(ok, "{text}");
+    assert_eq!(
+        wrong.load(Ordering::Relaxed),
+        0,
+        "rx_if set by af-xdp-input"
     );
     let (rx, tx) = (stats.rx_total(), stats.tx_total());
     assert_eq!(tx.packets, replies.load(Ordering::Relaxed));

@@ -171,3 +171,125 @@ pub fn serve(
     }
     done()
 }
+
+/// Starts `args` in namespace `ns` of `lab`, its output captured.
+pub fn spawn_in(lab: &testkit::Lab, ns: &str, args: &[&str]) -> std::process::Child {
+    std::process::Command::new("ip")
+        .args(["netns", "exec", lab.ns(ns).unwrap()])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("command runs")
+}
+
+/// Kills `child` unless it `finished`, then collects it: whether it finished and
+/// succeeded, and its stdout and stderr.
+fn wait_output(mut child: std::process::Child, finished: bool) -> (bool, String) {
+    if !finished {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        finished && out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// [`serve`]s `dev` until `child` exits (at most 15 s, then it is killed); returns whether
+/// it succeeded and its stdout and stderr.
+pub fn serve_until_exit(
+    dev: &mut dyn Device,
+    cache: &mut BufferCache,
+    resp: &mut Responder,
+    mut child: std::process::Child,
+    seen: impl FnMut(&[u8]),
+) -> (bool, String) {
+    let mut status = None;
+    let finished = serve(dev, cache, resp, Duration::from_secs(15), seen, || {
+        if status.is_none() {
+            status = child.try_wait().unwrap();
+        }
+        status.is_some()
+    });
+    wait_output(child, finished)
+}
+
+/// Dispatches `g` until `child` exits (at most 15 s, then it is killed); returns whether
+/// it succeeded and its stdout and stderr.
+pub fn dispatch_until_exit(g: &mut graph::Graph, mut child: std::process::Child) -> (bool, String) {
+    let t0 = Instant::now();
+    let finished = loop {
+        g.dispatch(t0.elapsed().as_nanos() as u64);
+        if child.try_wait().unwrap().is_some() {
+            break true;
+        }
+        if t0.elapsed() > Duration::from_secs(15) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    };
+    wait_output(child, finished)
+}
+
+graph::node_errors! {
+    pub enum EchoError {
+        NotForUs = "not an ARP / echo request for us",
+    }
+}
+
+/// `test-echo`: answers ARP / ICMP echo for its address (a [`Responder`]) and sends the
+/// reply out of `rx_if` to `output` (its one next node), counting packets that arrived
+/// with another `rx_if`.
+pub struct Echo {
+    pub resp: Responder,
+    pub output: &'static [&'static str],
+    pub rx_if: u32,
+    pub wrong_rx_if: Arc<std::sync::atomic::AtomicU64>,
+    pub replies: Arc<std::sync::atomic::AtomicU64>,
+    pub scratch: Vec<u8>,
+}
+
+impl Echo {
+    /// An echo for `ip` at `mac` on interface `rx_if`, replying through `output`.
+    pub fn new(mac: [u8; 6], ip: &str, rx_if: u32, output: &'static [&'static str]) -> Echo {
+        Echo {
+            resp: Responder::new(mac, ip),
+            output,
+            rx_if,
+            wrong_rx_if: Arc::default(),
+            replies: Arc::default(),
+            scratch: vec![0; 2048],
+        }
+    }
+}
+
+impl graph::Node for Echo {
+    fn info(&self) -> graph::NodeInfo {
+        graph::NodeInfo {
+            name: "test-echo",
+            kind: graph::NodeKind::Internal,
+            next_nodes: self.output,
+            errors: <EchoError as graph::NodeError>::ALL,
+        }
+    }
+
+    fn process(&mut self, cx: &mut graph::Ctx<'_>, frame: &mut Frame) {
+        use std::sync::atomic::Ordering;
+        for mut b in frame.drain() {
+            if cx.pool().meta(&b).rx_if != self.rx_if {
+                self.wrong_rx_if.fetch_add(1, Ordering::Relaxed);
+            }
+            match self.resp.reply(cx.pool().get(&b).data(), &mut self.scratch) {
+                Some(len) => {
+                    let mut p = cx.pool().get_mut(&mut b);
+                    p.copy_from(&self.scratch[..len]);
+                    p.meta_mut().tx_if = self.rx_if;
+                    self.replies.fetch_add(1, Ordering::Relaxed);
+                    cx.enqueue(graph::Next(0), b);
+                }
+                None => cx.drop(b, EchoError::NotForUs),
+            }
+        }
+    }
+}
