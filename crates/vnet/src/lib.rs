@@ -33,10 +33,11 @@ pub mod output;
 pub mod punt;
 pub mod ratelimit;
 pub mod reassembly;
+mod register;
 pub mod resolve;
 pub mod routes;
-mod register;
 pub mod state;
+pub mod writer;
 
 use state::{Shared, Snapshot, WriteGuard};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -153,7 +154,7 @@ impl Vnet {
 
     /// The IPv4 writer's state (the `ip4_*` control-plane methods take it).
     pub fn ip4_mut(&self) -> ip4::Ip4Guard<'_> {
-        ip4::Ip4Guard(self.ip4.lock().unwrap_or_else(|e| e.into_inner()))
+        ip4::Ip4Guard::new(self.ip4.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The IPv6 state the data path reads (lock-free).
@@ -163,6 +164,6 @@ impl Vnet {
 
     /// The IPv6 writer's state (the `ip6_*` control-plane methods take it).
     pub fn ip6_mut(&self) -> ip6::Ip6Guard<'_> {
-        ip6::Ip6Guard(self.ip6.lock().unwrap_or_else(|e| e.into_inner()))
+        ip6::Ip6Guard::new(self.ip6.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }

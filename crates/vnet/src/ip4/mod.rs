@@ -36,10 +36,10 @@ use crate::dpo::{Dpo, DpoIndex, DpoTable, Dpos};
 use crate::interface::IfIndex;
 use crate::routes::RouteTable;
 use crate::state::Snapshot;
+use crate::writer::{Tunables, WriterGuard};
 use arc_swap::ArcSwap;
 use core::net::Ipv4Addr;
-use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Node names of the IPv4 path.
 pub mod names {
@@ -150,28 +150,15 @@ impl Ip4Data {
 
 /// The writer's hold on [`Ip4`] ([`crate::Vnet::ip4_mut`]); publishes changed tunables
 /// when dropped.
-#[derive(Debug)]
-pub struct Ip4Guard<'a>(pub(crate) MutexGuard<'a, Ip4>);
+pub type Ip4Guard<'a> = WriterGuard<'a, Ip4>;
 
-impl Deref for Ip4Guard<'_> {
-    type Target = Ip4;
-    fn deref(&self) -> &Ip4 {
-        &self.0
+impl Tunables for Ip4 {
+    type Params = Ip4Params;
+    fn params(&self) -> Ip4Params {
+        self.params
     }
-}
-
-impl DerefMut for Ip4Guard<'_> {
-    fn deref_mut(&mut self) -> &mut Ip4 {
-        &mut self.0
-    }
-}
-
-impl Drop for Ip4Guard<'_> {
-    fn drop(&mut self) {
-        let p = self.0.params;
-        if **self.0.data.params.load() != p {
-            self.0.data.params.store(Arc::new(p));
-        }
+    fn published(&self) -> &ArcSwap<Ip4Params> {
+        &self.data.params
     }
 }
 

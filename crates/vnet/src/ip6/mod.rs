@@ -93,10 +93,10 @@ use crate::dpo::{Dpo, DpoIndex, DpoTable, Dpos};
 use crate::ip4::RouteSource;
 use crate::routes::RouteTable;
 use crate::state::Snapshot;
+use crate::writer::{Tunables, WriterGuard};
 use arc_swap::ArcSwap;
 use core::net::Ipv6Addr;
-use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 
 /// Node names of the IPv6 path.
 pub mod names {
@@ -189,28 +189,15 @@ impl Ip6Data {
 
 /// The writer's hold on [`Ip6`] ([`crate::Vnet::ip6_mut`]); publishes changed tunables
 /// when dropped.
-#[derive(Debug)]
-pub struct Ip6Guard<'a>(pub(crate) MutexGuard<'a, Ip6>);
+pub type Ip6Guard<'a> = WriterGuard<'a, Ip6>;
 
-impl Deref for Ip6Guard<'_> {
-    type Target = Ip6;
-    fn deref(&self) -> &Ip6 {
-        &self.0
+impl Tunables for Ip6 {
+    type Params = Ip6Params;
+    fn params(&self) -> Ip6Params {
+        self.params
     }
-}
-
-impl DerefMut for Ip6Guard<'_> {
-    fn deref_mut(&mut self) -> &mut Ip6 {
-        &mut self.0
-    }
-}
-
-impl Drop for Ip6Guard<'_> {
-    fn drop(&mut self) {
-        let p = self.0.params;
-        if **self.0.data.params.load() != p {
-            self.0.data.params.store(Arc::new(p));
-        }
+    fn published(&self) -> &ArcSwap<Ip6Params> {
+        &self.data.params
     }
 }
 
