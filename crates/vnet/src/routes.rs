@@ -13,16 +13,16 @@ use crate::dpo::{Dpo, DpoIndex, DpoTable};
 use crate::interface::{IfIndex, Interfaces};
 use crate::ip4::RouteSource;
 use crate::state::WriteGuard;
-use core::fmt::Debug;
+use core::fmt::{Debug, Display};
 use core::net::IpAddr;
 use std::collections::BTreeMap;
 
 /// An address family as the route table sees it.
-pub trait Family: Sized + 'static {
+pub trait Family: Sized + Debug + Clone + PartialEq + Eq + 'static {
     /// The address (`Ipv4Addr`, `Ipv6Addr`).
-    type Addr: Copy + Eq + Debug + Into<IpAddr>;
+    type Addr: Copy + Eq + Debug + Display + Into<IpAddr>;
     /// A prefix (`Ipv4Cidr`, `Ipv6Cidr`).
-    type Cidr: Copy + Debug;
+    type Cidr: Copy + Eq + Debug + Display;
     /// An address as the FIB's integer (`u32`, `u128`).
     type Bits: Copy + Ord + Debug;
     /// The FIB, writer's side.
@@ -48,21 +48,26 @@ pub trait Family: Sized + 'static {
     fn fib_remove(fib: &mut Self::Fib, net: Self::Bits, len: u8) -> Option<DpoIndex>;
 }
 
-/// The errors the shared operations raise; each family's error has a variant for each
-/// (same text).
-#[derive(Debug)]
+/// Why a change to the route table was refused (each family's error carries it as is).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError<F: Family> {
     /// No interface with that index.
+    #[error("if_index: no interface #{0}")]
     NoSuchInterface(IfIndex),
     /// Neither a next hop nor an interface.
+    #[error("via/if_index: a path needs a next hop, an interface or both")]
     EmptyPath,
     /// The next hop is on no connected subnet (and no interface was given).
+    #[error("via: {0} is not on a connected subnet; give the interface")]
     ViaNotConnected(F::Addr),
     /// An ECMP path without a next hop.
+    #[error("via: every path of a multipath route needs a next hop")]
     MultipathNeedsVia,
     /// The FIB refused the prefix (out of table groups).
+    #[error("prefix: the FIB refused it: {0}")]
     Fib(String),
     /// No static route for that prefix.
+    #[error("prefix: no static route for {0}")]
     NoSuchRoute(F::Cidr),
 }
 

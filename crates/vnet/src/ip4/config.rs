@@ -37,9 +37,9 @@ pub type Route = routes::Route<Ipv4Cidr, Ipv4Addr>;
 /// Why an IPv4 configuration change was refused; each names the field at fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Ip4ConfigError {
-    /// No interface with that index.
-    #[error("if_index: no interface #{0}")]
-    NoSuchInterface(IfIndex),
+    /// Refused by the route table (no such interface or route, a bad path, FIB full).
+    #[error(transparent)]
+    Route(#[from] RouteError<Ip4Family>),
     /// The address is already on that interface.
     #[error("address: {0} is already configured on interface #{1}")]
     AddressExists(Ipv4Cidr, IfIndex),
@@ -49,24 +49,9 @@ pub enum Ip4ConfigError {
     /// A multicast, broadcast, unspecified or loopback address as an interface address.
     #[error("address: {0} cannot be an interface address")]
     BadAddress(Ipv4Addr),
-    /// Neither a next hop nor an interface.
-    #[error("via/if_index: a path needs a next hop, an interface or both")]
-    EmptyPath,
-    /// The next hop is on no connected subnet (and no interface was given).
-    #[error("via: {0} is not on a connected subnet; give the interface")]
-    ViaNotConnected(Ipv4Addr),
     /// The next hop is one of our own addresses.
     #[error("via: {0} is one of our addresses")]
     ViaIsLocal(Ipv4Addr),
-    /// An ECMP path without a next hop.
-    #[error("via: every path of a multipath route needs a next hop")]
-    MultipathNeedsVia,
-    /// The FIB refused the prefix (out of table groups).
-    #[error("prefix: the FIB refused it: {0}")]
-    Fib(String),
-    /// No static route for that prefix.
-    #[error("prefix: no static route for {0}")]
-    NoSuchRoute(Ipv4Cidr),
 }
 
 pub(crate) fn mask(len: u8) -> u32 {
@@ -78,7 +63,7 @@ pub(crate) fn mask(len: u8) -> u32 {
 }
 
 /// IPv4 as the route table sees it.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ip4Family;
 
 impl Family for Ip4Family {
@@ -118,19 +103,6 @@ impl Family for Ip4Family {
     }
 }
 
-impl From<RouteError<Ip4Family>> for Ip4ConfigError {
-    fn from(e: RouteError<Ip4Family>) -> Self {
-        match e {
-            RouteError::NoSuchInterface(i) => Ip4ConfigError::NoSuchInterface(i),
-            RouteError::EmptyPath => Ip4ConfigError::EmptyPath,
-            RouteError::ViaNotConnected(v) => Ip4ConfigError::ViaNotConnected(v),
-            RouteError::MultipathNeedsVia => Ip4ConfigError::MultipathNeedsVia,
-            RouteError::Fib(e) => Ip4ConfigError::Fib(e),
-            RouteError::NoSuchRoute(p) => Ip4ConfigError::NoSuchRoute(p),
-        }
-    }
-}
-
 /// The interface whose connected subnet contains `a`, if any.
 fn connected_if(ifs: &Interfaces, a: Ipv4Addr) -> Option<IfIndex> {
     ifs.iter()
@@ -154,7 +126,7 @@ impl Vnet {
         let mut ifs = self.interfaces_mut();
         let iface = ifs
             .get_mut(if_index)
-            .ok_or(Ip4ConfigError::NoSuchInterface(if_index))?;
+            .ok_or(RouteError::NoSuchInterface(if_index))?;
         if iface.ip4.iter().any(|c| c.address() == a) {
             return Err(Ip4ConfigError::AddressExists(addr, if_index));
         }
@@ -172,7 +144,7 @@ impl Vnet {
         let mut ifs = self.interfaces_mut();
         let iface = ifs
             .get_mut(if_index)
-            .ok_or(Ip4ConfigError::NoSuchInterface(if_index))?;
+            .ok_or(RouteError::NoSuchInterface(if_index))?;
         let Some(pos) = iface.ip4.iter().position(|c| *c == addr) else {
             return Err(Ip4ConfigError::NoSuchAddress(addr, if_index));
         };

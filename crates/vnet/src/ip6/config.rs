@@ -26,9 +26,9 @@ pub type Route6 = routes::Route<Ipv6Cidr, Ipv6Addr>;
 /// Why an IPv6 configuration change was refused; each names the field at fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Ip6ConfigError {
-    /// No interface with that index.
-    #[error("if_index: no interface #{0}")]
-    NoSuchInterface(IfIndex),
+    /// Refused by the route table (no such interface or route, a bad path, FIB full).
+    #[error(transparent)]
+    Route(#[from] RouteError<Ip6Family>),
     /// The address is already on that interface.
     #[error("address: {0} is already configured on interface #{1}")]
     AddressExists(Ipv6Cidr, IfIndex),
@@ -38,12 +38,6 @@ pub enum Ip6ConfigError {
     /// A multicast, unspecified or loopback address as an interface address.
     #[error("address: {0} cannot be an interface address")]
     BadAddress(Ipv6Addr),
-    /// Neither a next hop nor an interface.
-    #[error("via/if_index: a path needs a next hop, an interface or both")]
-    EmptyPath,
-    /// The next hop is on no connected subnet (and no interface was given).
-    #[error("via: {0} is not on a connected subnet; give the interface")]
-    ViaNotConnected(Ipv6Addr),
     /// A link-local next hop without its interface (it is only unique per link).
     #[error("if_index: link-local next hop {0} needs an interface")]
     ViaLinkLocalNeedsInterface(Ipv6Addr),
@@ -53,18 +47,9 @@ pub enum Ip6ConfigError {
     /// A multicast or unspecified next hop.
     #[error("via: {0} cannot be a next hop")]
     BadVia(Ipv6Addr),
-    /// An ECMP path without a next hop.
-    #[error("via: every path of a multipath route needs a next hop")]
-    MultipathNeedsVia,
     /// A route for a link-local or multicast prefix (those are not forwarded).
     #[error("prefix: {0} is link-local or multicast and cannot be routed")]
     BadPrefix(Ipv6Cidr),
-    /// The FIB refused the prefix (out of table groups).
-    #[error("prefix: the FIB refused it: {0}")]
-    Fib(String),
-    /// No static route for that prefix.
-    #[error("prefix: no static route for {0}")]
-    NoSuchRoute(Ipv6Cidr),
 }
 
 pub(crate) fn mask(len: u8) -> u128 {
@@ -76,7 +61,7 @@ pub(crate) fn mask(len: u8) -> u128 {
 }
 
 /// IPv6 as the route table sees it.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ip6Family;
 
 impl Family for Ip6Family {
@@ -115,19 +100,6 @@ impl Family for Ip6Family {
     }
 }
 
-impl From<RouteError<Ip6Family>> for Ip6ConfigError {
-    fn from(e: RouteError<Ip6Family>) -> Self {
-        match e {
-            RouteError::NoSuchInterface(i) => Ip6ConfigError::NoSuchInterface(i),
-            RouteError::EmptyPath => Ip6ConfigError::EmptyPath,
-            RouteError::ViaNotConnected(v) => Ip6ConfigError::ViaNotConnected(v),
-            RouteError::MultipathNeedsVia => Ip6ConfigError::MultipathNeedsVia,
-            RouteError::Fib(e) => Ip6ConfigError::Fib(e),
-            RouteError::NoSuchRoute(p) => Ip6ConfigError::NoSuchRoute(p),
-        }
-    }
-}
-
 /// The interface whose connected (global) subnet contains `a`, if any.
 fn connected_if(ifs: &Interfaces, a: Ipv6Addr) -> Option<IfIndex> {
     ifs.iter()
@@ -156,7 +128,7 @@ impl Vnet {
         let mut ifs = self.interfaces_mut();
         let iface = ifs
             .get_mut(if_index)
-            .ok_or(Ip6ConfigError::NoSuchInterface(if_index))?;
+            .ok_or(RouteError::NoSuchInterface(if_index))?;
         if let Some(c) = iface.ip6.iter().find(|c| is_link_local(&c.address())) {
             return Ok(c.address());
         }
@@ -188,7 +160,7 @@ impl Vnet {
         let mut ifs = self.interfaces_mut();
         let iface = ifs
             .get_mut(if_index)
-            .ok_or(Ip6ConfigError::NoSuchInterface(if_index))?;
+            .ok_or(RouteError::NoSuchInterface(if_index))?;
         if iface.ip6.iter().any(|c| c.address() == a) {
             return Err(Ip6ConfigError::AddressExists(addr, if_index));
         }
@@ -207,7 +179,7 @@ impl Vnet {
         let mut ifs = self.interfaces_mut();
         let iface = ifs
             .get_mut(if_index)
-            .ok_or(Ip6ConfigError::NoSuchInterface(if_index))?;
+            .ok_or(RouteError::NoSuchInterface(if_index))?;
         let Some(pos) = iface.ip6.iter().position(|c| *c == addr) else {
             return Err(Ip6ConfigError::NoSuchAddress(addr, if_index));
         };
