@@ -7,11 +7,13 @@
 
 mod common;
 
-use common::{dispatch_until_exit, pool, serve, serve_until_exit, spawn_in, Echo, Responder};
+use common::{
+    check_echo_graph, dispatch_until_exit, drop_lab, pool, serve, serve_until_exit, spawn_in, Echo,
+    Responder,
+};
 use graph::GraphBuilder;
 use io::af_packet::{AfPacket, AfPacketConfig};
 use io::device::{Device, DeviceInput, DeviceOutput, LinkState};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use testkit::{require_root, Lab};
 use wire::ethernet::EthernetFrame;
@@ -99,10 +101,7 @@ fn kernel_pings_through_af_packet() {
     assert_eq!(tx.packets, resp.arp_replies + resp.echo_replies, "{tx:?}");
     assert_eq!(tx.drops, 0);
     drop(dev);
-    let names: Vec<String> = lab.namespaces().map(str::to_string).collect();
-    drop(lab);
-    let left = testkit::leftover_namespaces();
-    assert!(names.iter().all(|n| !left.contains(n)), "{left:?}");
+    drop_lab(lab);
 }
 
 /// The kernel sends UDP with a partial checksum over veth (checksum offload); what comes
@@ -253,22 +252,7 @@ fn graph_nodes_carry_packets() {
     );
     let (ok, text) = dispatch_until_exit(&mut g, ping);
     assert!(ok, "{text}");
-    assert_eq!(
-        wrong.load(Ordering::Relaxed),
-        0,
-        "rx_if set by af-packet-input"
-    );
-    let rx = stats.rx_total();
-    let tx = stats.tx_total();
-    assert_eq!(tx.packets, replies.load(Ordering::Relaxed));
-    assert!(rx.packets >= 4 && tx.packets >= 4, "{rx:?} {tx:?}");
-    let runtime = g.stats().runtime();
-    assert!(
-        runtime
-            .iter()
-            .any(|r| r.node == output && r.vectors == tx.packets),
-        "{runtime:?}"
-    );
+    check_echo_graph(&g, (&wrong, &replies), &stats, output);
     drop(g);
     assert_eq!(pool.in_use(), 0, "every buffer came back");
 }

@@ -9,12 +9,14 @@
 
 mod common;
 
-use common::{dispatch_until_exit, pool, serve_until_exit, spawn_in, Echo, Responder};
+use common::{
+    check_echo_graph, dispatch_until_exit, drop_lab, pool, serve_until_exit, spawn_in, Echo,
+    Responder,
+};
 use graph::GraphBuilder;
 use io::af_xdp::{AfXdp, AfXdpConfig};
 use io::device::{Device, LinkState};
 use io::device::{DeviceInput, DeviceOutput};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use testkit::{require_root, Lab};
 use wire::ethernet::EthernetFrame;
@@ -230,10 +232,7 @@ fn kernel_pings_through_af_xdp_and_blocked_sources_are_dropped_in_xdp() {
     drop(dev);
     let up0 = lab.ip("u", &["link", "show", "up0"]).unwrap();
     assert!(!up0.contains("prog/xdp"), "detached: {up0}");
-    let names: Vec<String> = lab.namespaces().map(str::to_string).collect();
-    drop(lab);
-    let left = testkit::leftover_namespaces();
-    assert!(names.iter().all(|n| !left.contains(n)), "{left:?}");
+    drop_lab(lab);
 }
 
 /// The same ping through the graph: `af-xdp-input` → `test-echo` → `af-xdp-output`; when
@@ -259,21 +258,7 @@ fn graph_nodes_carry_packets() {
 
     let (ok, text) = dispatch_until_exit(&mut g, ping(&lab, "10.79.5.2"));
     assert!(ok, "{text}");
-    assert_eq!(
-        wrong.load(Ordering::Relaxed),
-        0,
-        "rx_if set by af-xdp-input"
-    );
-    let (rx, tx) = (stats.rx_total(), stats.tx_total());
-    assert_eq!(tx.packets, replies.load(Ordering::Relaxed));
-    assert!(rx.packets >= 4 && tx.packets >= 4, "{rx:?} {tx:?}");
-    let runtime = g.stats().runtime();
-    assert!(
-        runtime
-            .iter()
-            .any(|r| r.node == output && r.vectors == tx.packets),
-        "{runtime:?}"
-    );
+    check_echo_graph(&g, (&wrong, &replies), &stats, output);
     drop(g);
     drop(dev);
     assert_eq!(pool.in_use(), 0, "every buffer came back");

@@ -293,3 +293,39 @@ impl graph::Node for Echo {
         }
     }
 }
+
+/// After a ping answered by [`Echo`] through a graph: every packet arrived on the right
+/// interface, the device sent exactly the echo's replies (at least 4 each way: ARP and 3
+/// echoes), and `output`'s runtime counted every one of them.
+pub fn check_echo_graph(
+    g: &graph::Graph,
+    echo: (&std::sync::atomic::AtomicU64, &std::sync::atomic::AtomicU64),
+    stats: &io::device::DeviceStats,
+    output: &str,
+) {
+    use std::sync::atomic::Ordering;
+    let (wrong_rx_if, replies) = echo;
+    assert_eq!(
+        wrong_rx_if.load(Ordering::Relaxed),
+        0,
+        "rx_if set by the input node"
+    );
+    let (rx, tx) = (stats.rx_total(), stats.tx_total());
+    assert_eq!(tx.packets, replies.load(Ordering::Relaxed));
+    assert!(rx.packets >= 4 && tx.packets >= 4, "{rx:?} {tx:?}");
+    let runtime = g.stats().runtime();
+    assert!(
+        runtime
+            .iter()
+            .any(|r| r.node == output && r.vectors == tx.packets),
+        "{runtime:?}"
+    );
+}
+
+/// Drops `lab` and checks that its namespaces are gone.
+pub fn drop_lab(lab: testkit::Lab) {
+    let names: Vec<String> = lab.namespaces().map(str::to_string).collect();
+    drop(lab);
+    let left = testkit::leftover_namespaces();
+    assert!(names.iter().all(|n| !left.contains(n)), "{left:?}");
+}
