@@ -10,7 +10,7 @@
 
 use crate::adj::{AdjIndex, AdjTable};
 use crate::dpo::{Dpo, DpoIndex, DpoTable};
-use crate::interface::{IfIndex, Interfaces};
+use crate::interface::{IfIndex, Interface, Interfaces};
 use crate::ip4::RouteSource;
 use crate::state::WriteGuard;
 use core::fmt::{Debug, Display};
@@ -46,6 +46,8 @@ pub trait Family: Sized + Debug + Clone + PartialEq + Eq + 'static {
     ) -> Result<Option<DpoIndex>, fib::RouteError>;
     /// Removes a FIB prefix; its leaf.
     fn fib_remove(fib: &mut Self::Fib, net: Self::Bits, len: u8) -> Option<DpoIndex>;
+    /// The interface's addresses of this family.
+    fn addresses(iface: &mut Interface) -> &mut Vec<Self::Cidr>;
 }
 
 /// Why a change to the route table was refused (each family's error carries it as is).
@@ -69,6 +71,48 @@ pub enum RouteError<F: Family> {
     /// No static route for that prefix.
     #[error("prefix: no static route for {0}")]
     NoSuchRoute(F::Cidr),
+    /// The address is already on that interface.
+    #[error("address: {0} is already configured on interface #{1}")]
+    AddressExists(F::Cidr, IfIndex),
+    /// The address is not on that interface.
+    #[error("address: {0} is not configured on interface #{1}")]
+    NoSuchAddress(F::Cidr, IfIndex),
+}
+
+/// Adds `addr` to the family's addresses of interface `if_index` (refused if the
+/// interface has that address, with any prefix length).
+pub(crate) fn add_address<F: Family>(
+    ifs: &mut Interfaces,
+    if_index: IfIndex,
+    addr: F::Cidr,
+) -> Result<(), RouteError<F>> {
+    let iface = ifs
+        .get_mut(if_index)
+        .ok_or(RouteError::NoSuchInterface(if_index))?;
+    let list = F::addresses(iface);
+    let a = F::split(addr).0;
+    if list.iter().any(|c| F::split(*c).0 == a) {
+        return Err(RouteError::AddressExists(addr, if_index));
+    }
+    list.push(addr);
+    Ok(())
+}
+
+/// Removes `addr` from the family's addresses of interface `if_index`.
+pub(crate) fn del_address<F: Family>(
+    ifs: &mut Interfaces,
+    if_index: IfIndex,
+    addr: F::Cidr,
+) -> Result<(), RouteError<F>> {
+    let iface = ifs
+        .get_mut(if_index)
+        .ok_or(RouteError::NoSuchInterface(if_index))?;
+    let list = F::addresses(iface);
+    let Some(pos) = list.iter().position(|c| *c == addr) else {
+        return Err(RouteError::NoSuchAddress(addr, if_index));
+    };
+    list.remove(pos);
+    Ok(())
 }
 
 /// One next hop of a static route.

@@ -7,7 +7,7 @@
 use super::{Ip4, Ip4Fib};
 use crate::adj::AdjIndex;
 use crate::dpo::{Dpo, DpoIndex};
-use crate::interface::{IfIndex, Interfaces};
+use crate::interface::{IfIndex, Interface, Interfaces};
 use crate::routes::{self, Family, RouteError};
 use crate::Vnet;
 use core::net::Ipv4Addr;
@@ -40,12 +40,6 @@ pub enum Ip4ConfigError {
     /// Refused by the route table (no such interface or route, a bad path, FIB full).
     #[error(transparent)]
     Route(#[from] RouteError<Ip4Family>),
-    /// The address is already on that interface.
-    #[error("address: {0} is already configured on interface #{1}")]
-    AddressExists(Ipv4Cidr, IfIndex),
-    /// The address is not on that interface.
-    #[error("address: {0} is not configured on interface #{1}")]
-    NoSuchAddress(Ipv4Cidr, IfIndex),
     /// A multicast, broadcast, unspecified or loopback address as an interface address.
     #[error("address: {0} cannot be an interface address")]
     BadAddress(Ipv4Addr),
@@ -101,6 +95,10 @@ impl Family for Ip4Family {
     fn fib_remove(fib: &mut Ip4Fib, net: u32, len: u8) -> Option<DpoIndex> {
         fib.remove(net, len)
     }
+
+    fn addresses(iface: &mut Interface) -> &mut Vec<Ipv4Cidr> {
+        &mut iface.ip4
+    }
 }
 
 /// The interface whose connected subnet contains `a`, if any.
@@ -124,13 +122,7 @@ impl Vnet {
             return Err(Ip4ConfigError::BadAddress(a));
         }
         let mut ifs = self.interfaces_mut();
-        let iface = ifs
-            .get_mut(if_index)
-            .ok_or(RouteError::NoSuchInterface(if_index))?;
-        if iface.ip4.iter().any(|c| c.address() == a) {
-            return Err(Ip4ConfigError::AddressExists(addr, if_index));
-        }
-        iface.ip4.push(addr);
+        routes::add_address(&mut ifs, if_index, addr)?;
         // Readers see the address before a route sends packets to it.
         ifs.publish();
         let mut ip4 = self.ip4_mut();
@@ -142,13 +134,7 @@ impl Vnet {
     /// Removes IPv4 address `addr` from interface `if_index` and the routes it made.
     pub fn ip4_del_address(&self, if_index: IfIndex, addr: Ipv4Cidr) -> Result<(), Ip4ConfigError> {
         let mut ifs = self.interfaces_mut();
-        let iface = ifs
-            .get_mut(if_index)
-            .ok_or(RouteError::NoSuchInterface(if_index))?;
-        let Some(pos) = iface.ip4.iter().position(|c| *c == addr) else {
-            return Err(Ip4ConfigError::NoSuchAddress(addr, if_index));
-        };
-        iface.ip4.remove(pos);
+        routes::del_address(&mut ifs, if_index, addr)?;
         self.ip4_mut().set_address_routes(addr, if_index, false)
     }
 

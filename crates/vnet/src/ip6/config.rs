@@ -10,7 +10,7 @@
 use super::{is_link_local, link_local_from_mac, Ip6Fib};
 use crate::adj::AdjIndex;
 use crate::dpo::{Dpo, DpoIndex};
-use crate::interface::{IfIndex, Interfaces};
+use crate::interface::{IfIndex, Interface, Interfaces};
 use crate::ip4::RouteSource;
 use crate::routes::{self, Family, RouteError};
 use crate::Vnet;
@@ -29,12 +29,6 @@ pub enum Ip6ConfigError {
     /// Refused by the route table (no such interface or route, a bad path, FIB full).
     #[error(transparent)]
     Route(#[from] RouteError<Ip6Family>),
-    /// The address is already on that interface.
-    #[error("address: {0} is already configured on interface #{1}")]
-    AddressExists(Ipv6Cidr, IfIndex),
-    /// The address is not on that interface.
-    #[error("address: {0} is not configured on interface #{1}")]
-    NoSuchAddress(Ipv6Cidr, IfIndex),
     /// A multicast, unspecified or loopback address as an interface address.
     #[error("address: {0} cannot be an interface address")]
     BadAddress(Ipv6Addr),
@@ -98,6 +92,10 @@ impl Family for Ip6Family {
     fn fib_remove(fib: &mut Ip6Fib, net: u128, len: u8) -> Option<DpoIndex> {
         fib.remove(net, len)
     }
+
+    fn addresses(iface: &mut Interface) -> &mut Vec<Ipv6Cidr> {
+        &mut iface.ip6
+    }
 }
 
 /// The interface whose connected (global) subnet contains `a`, if any.
@@ -158,13 +156,7 @@ impl Vnet {
             self.ip6_enable(if_index)?;
         }
         let mut ifs = self.interfaces_mut();
-        let iface = ifs
-            .get_mut(if_index)
-            .ok_or(RouteError::NoSuchInterface(if_index))?;
-        if iface.ip6.iter().any(|c| c.address() == a) {
-            return Err(Ip6ConfigError::AddressExists(addr, if_index));
-        }
-        iface.ip6.push(addr);
+        routes::add_address(&mut ifs, if_index, addr)?;
         if is_link_local(&a) {
             return Ok(());
         }
@@ -177,13 +169,7 @@ impl Vnet {
     /// Removes IPv6 address `addr` from interface `if_index` and the routes it made.
     pub fn ip6_del_address(&self, if_index: IfIndex, addr: Ipv6Cidr) -> Result<(), Ip6ConfigError> {
         let mut ifs = self.interfaces_mut();
-        let iface = ifs
-            .get_mut(if_index)
-            .ok_or(RouteError::NoSuchInterface(if_index))?;
-        let Some(pos) = iface.ip6.iter().position(|c| *c == addr) else {
-            return Err(Ip6ConfigError::NoSuchAddress(addr, if_index));
-        };
-        iface.ip6.remove(pos);
+        routes::del_address(&mut ifs, if_index, addr)?;
         if is_link_local(&addr.address()) {
             return Ok(());
         }
