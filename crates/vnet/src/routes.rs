@@ -79,6 +79,17 @@ pub enum RouteError<F: Family> {
     NoSuchAddress(F::Cidr, IfIndex),
 }
 
+/// The family's addresses of interface `if_index`.
+fn addresses<F: Family>(
+    ifs: &mut Interfaces,
+    if_index: IfIndex,
+) -> Result<&mut Vec<F::Cidr>, RouteError<F>> {
+    match ifs.get_mut(if_index) {
+        Some(iface) => Ok(F::addresses(iface)),
+        None => Err(RouteError::NoSuchInterface(if_index)),
+    }
+}
+
 /// Adds `addr` to the family's addresses of interface `if_index` (refused if the
 /// interface has that address, with any prefix length).
 pub(crate) fn add_address<F: Family>(
@@ -86,10 +97,7 @@ pub(crate) fn add_address<F: Family>(
     if_index: IfIndex,
     addr: F::Cidr,
 ) -> Result<(), RouteError<F>> {
-    let iface = ifs
-        .get_mut(if_index)
-        .ok_or(RouteError::NoSuchInterface(if_index))?;
-    let list = F::addresses(iface);
+    let list = addresses::<F>(ifs, if_index)?;
     let a = F::split(addr).0;
     if list.iter().any(|c| F::split(*c).0 == a) {
         return Err(RouteError::AddressExists(addr, if_index));
@@ -104,10 +112,7 @@ pub(crate) fn del_address<F: Family>(
     if_index: IfIndex,
     addr: F::Cidr,
 ) -> Result<(), RouteError<F>> {
-    let iface = ifs
-        .get_mut(if_index)
-        .ok_or(RouteError::NoSuchInterface(if_index))?;
-    let list = F::addresses(iface);
+    let list = addresses::<F>(ifs, if_index)?;
     let Some(pos) = list.iter().position(|c| *c == addr) else {
         return Err(RouteError::NoSuchAddress(addr, if_index));
     };
