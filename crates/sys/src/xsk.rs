@@ -84,7 +84,11 @@ impl Default for XskConfig {
         XskConfig {
             fill_size: 2048,
             comp_size: 2048,
-            rx_size: 1024,
+            // As deep as the fill ring: while the polling thread is off its CPU (a
+            // preemption of a few ms on a shared machine) the kernel can receive as many
+            // frames as the fill ring lends; a shallower rx ring dropped them as
+            // `rx_ring_full` first (DPDK's AF_XDP PMD also defaults to 2048 rx entries).
+            rx_size: 2048,
             tx_size: 1024,
             frame_size: 4096,
             frame_headroom: 0,
