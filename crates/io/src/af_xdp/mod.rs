@@ -77,7 +77,7 @@ pub struct AfXdpConfig {
 }
 
 impl AfXdpConfig {
-    /// One queue on `host_if`: fill and completion rings of 2048, rx and tx of 1024,
+    /// One queue on `host_if`: fill, completion and rx rings of 2048, tx of 1024,
     /// zero-copy if the driver has it, everything redirected to uplane.
     pub fn new(host_if: &str) -> AfXdpConfig {
         AfXdpConfig {
@@ -436,7 +436,8 @@ impl Device for AfXdp {
         let mut taken = 0;
         let mut descs = [XdpDesc::default(); BATCH];
         let mut stopped = false;
-        while taken < frame.len() && !stopped {
+        // `drain` takes buffers out of the frame: what is left is what is not sent yet.
+        while !frame.is_empty() && !stopped {
             let room = sock.tx_room().min(BATCH);
             if room == 0 {
                 st.ring_full.add(1);
