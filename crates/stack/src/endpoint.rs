@@ -220,6 +220,9 @@ pub struct Endpoint {
     slots: Vec<Slot>,
     free: Vec<u32>,
     table: HashMap<FourTuple, u32, SipBuildHasher>,
+    /// The last tuple `handle_segment` found in `table` and its slot: a flow's segments
+    /// come in runs, and this spares them the keyed hash (cleared when a slot is freed).
+    last_found: Option<(FourTuple, u32)>,
     listeners: HashMap<SocketAddr, Listener, SipBuildHasher>,
     timers: TimerWheel,
     /// Slots whose timers fired (reused across `handle_timeout` calls).
@@ -244,6 +247,7 @@ impl Endpoint {
             slots: Vec::new(),
             free: Vec::new(),
             table: HashMap::with_hasher(hasher),
+            last_found: None,
             listeners: HashMap::with_hasher(hasher),
             timers: TimerWheel::default(),
             fired: Vec::new(),
@@ -440,7 +444,12 @@ impl Endpoint {
         seg: &TcpRepr,
         payload: &[u8],
     ) {
-        if let Some(&index) = self.table.get(&tuple) {
+        let found = match self.last_found {
+            Some((t, index)) if t == tuple => Some(index),
+            _ => self.table.get(&tuple).copied(),
+        };
+        if let Some(index) = found {
+            self.last_found = Some((tuple, index));
             if let Some(c) = self.slots[index as usize].conn.as_mut() {
                 c.handle_segment(now, seg, payload);
             }
@@ -811,6 +820,7 @@ impl Endpoint {
         slot.conn = None;
         slot.scheduled = None;
         self.table.remove(&tuple);
+        self.last_found = None;
         self.free.push(index);
         self.stats.connections_closed += 1;
     }
