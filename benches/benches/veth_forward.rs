@@ -244,7 +244,11 @@ fn main() {
             m.busy_cpus,
             m.mpps / m.busy_cpus.max(0.01),
             match m.router_cpus {
-                Some(c) => format!(" (the router process itself used {c:.2} CPUs)"),
+                Some(c) => format!(
+                    " (the router process itself used {c:.2} CPUs: {:.3} Mpps per router \
+                     CPU-second)",
+                    m.mpps / c.max(0.01)
+                ),
                 None => String::new(),
             }
         );
@@ -273,6 +277,57 @@ fn main() {
          runs the wan veth transmit and h2's receive in that syscall) is charged to CPU 1 too. \
          With 2 cores every path is CPU-bound: see each round's cpu split above."
     );
+    if let Some(x) = &xdp {
+        limits(&kernel, x, tpmd.as_ref());
+    }
+}
+
+/// What held uplane AF_XDP's best window below the targets (2x the kernel, 1.2x testpmd),
+/// from what that window measured.
+fn limits(kernel: &Measure, x: &Measure, tpmd: Option<&Measure>) {
+    println!("veth_forward: what limits uplane AF_XDP here (measured in its best window):");
+    println!(
+        "  the generator: with lan's XDP program attached h1 offered only {:.3} Mpps (CPU 0 \
+         runs trafgen and, in its softirq, lan's veth NAPI: the XDP program, the skb-to-XDP \
+         copy and the copy into the UMEM); 2x the kernel would need {:.3} Mpps delivered, \
+         more than was offered{}",
+        x.offered_mpps,
+        2.0 * kernel.mpps,
+        match tpmd {
+            Some(t) => format!(
+                " (testpmd's windows offered {:.3} Mpps on the same path)",
+                t.offered_mpps
+            ),
+            None => String::new(),
+        }
+    );
+    if let (Some(c), Some(k)) = (x.router_cpus, x.router_kernel_share) {
+        println!(
+            "  the router's CPU: uplane used {c:.2} CPUs ({:.0}% of it in the kernel: \
+             copy-mode sendto, which builds an skb per frame and runs wan's veth transmit \
+             and h2's receive), {:.2} us of uplane CPU per delivered packet",
+            k * 100.0,
+            c / x.mpps.max(1e-6)
+        );
+    }
+    if let Some(t) = tpmd {
+        if let (Some(c), Some(k)) = (t.router_cpus, t.router_kernel_share) {
+            println!(
+                "  testpmd on the same path: {c:.2} CPUs ({:.0}% in the kernel), {:.2} us per \
+                 delivered packet",
+                k * 100.0,
+                c / t.mpps.max(1e-6)
+            );
+        }
+    }
+    if let Some(l) = x.lost_at_socket_mpps {
+        println!(
+            "  losses: {l:.3} Mpps redirected to uplane's socket never reached it (rx ring \
+             full / fill ring empty while uplane was off its CPU: the other sessions' work \
+             still gets a share of CPU 1); offered {:.3}, delivered {:.3} Mpps",
+            x.offered_mpps, x.mpps
+        );
+    }
 }
 
 /// Whether `dpdk-testpmd` and DPDK's AF_XDP PMD are installed.
@@ -345,6 +400,10 @@ struct Measure {
     uplane_note: String,
     /// CPUs the router process (uplane, testpmd) used during the window.
     router_cpus: Option<f64>,
+    /// The share of that spent in the kernel (stime / (utime + stime)).
+    router_kernel_share: Option<f64>,
+    /// Frames the XDP program redirected to uplane's socket that it never received.
+    lost_at_socket_mpps: Option<f64>,
 }
 
 impl Measure {
@@ -688,14 +747,14 @@ fn cpu_split(a: &[Vec<u64>], b: &[Vec<u64>]) -> String {
     out
 }
 
-/// utime + stime of a process, in jiffies.
-fn proc_jiffies(pid: u32) -> u64 {
+/// (utime, stime) of a process, in jiffies.
+fn proc_jiffies(pid: u32) -> (u64, u64) {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the ")" of the command name: state is field 3; utime 14, stime 15.
     let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
     let n = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-    n(11) + n(12)
+    (n(11), n(12))
 }
 
 /// A running uplane in the router namespace.
@@ -1142,9 +1201,11 @@ fn measure_running(
     };
 
     let ticks = 100.0; // USER_HZ
-    let up_cpu = (b.4.unwrap_or(0) - a.4.unwrap_or(0)) as f64 / ticks / secs;
+    let ((u0, s0), (u1, s1)) = (a.4.unwrap_or_default(), b.4.unwrap_or_default());
+    let up_cpu = ((u1 + s1) - (u0 + s0)) as f64 / ticks / secs;
     if router_pid.is_some() {
         m.router_cpus = Some(up_cpu);
+        m.router_kernel_share = Some((s1 - s0) as f64 / ((u1 + s1) - (u0 + s0)).max(1) as f64);
     }
     if let Some(u) = uplane {
         let ((rx0, tx0, d0), (rx1, tx1, d1)) = (a.5.unwrap_or_default(), b.5.unwrap_or_default());
@@ -1162,6 +1223,7 @@ fn measure_running(
         );
         if let (Some(r0), Some(r1)) = (a.6, b.6) {
             let lost = (r1 - r0).saturating_sub(rx1 - rx0);
+            m.lost_at_socket_mpps = Some(lost as f64 / secs / 1e6);
             let _ = write!(
                 note,
                 "; XDP redirected {:.3} Mpps to the socket, {:.3} Mpps of them never reached \
