@@ -13,7 +13,13 @@ use stack::socket::{Interest, SocketError, SocketEvent, SocketHandle, Stack, Tok
 use stack::{TcpConfig, MILLIS};
 use uplane_benches::{best_of, report_rate};
 
-const CONNS: usize = 200_000;
+/// Connections per run (`TCP_CPS_CONNS` overrides, e.g. for profiling).
+fn conns() -> usize {
+    std::env::var("TCP_CPS_CONNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000)
+}
 const IN_FLIGHT: usize = 256;
 const LISTENER: Token = Token(usize::MAX);
 
@@ -29,6 +35,7 @@ fn stack(mac: u8, ip: &str) -> Stack {
 }
 
 fn ours_once() -> usize {
+    let conns = conns();
     let (mut a, mut b) = (stack(1, "10.0.0.1"), stack(2, "10.0.0.2"));
     let server = "10.0.0.2:80".parse().unwrap();
     let l = b.tcp_listen(server, 1024).unwrap();
@@ -41,8 +48,8 @@ fn ours_once() -> usize {
     let mut clients: HashMap<usize, (SocketHandle, bool)> = HashMap::new();
     let mut servers: HashMap<usize, SocketHandle> = HashMap::new();
     let (mut opened, mut done, mut next_token) = (0usize, 0usize, 0usize);
-    while done < CONNS {
-        while opened < CONNS && clients.len() < IN_FLIGHT {
+    while done < conns {
+        while opened < conns && clients.len() < IN_FLIGHT {
             let h = a.tcp_connect(now, server).unwrap();
             next_token += 1;
             a.register(
@@ -116,10 +123,10 @@ fn ours_once() -> usize {
     }
     assert_eq!(
         a.iface().endpoint().stats().connections_opened as usize,
-        CONNS,
+        conns,
         "every connection opened once"
     );
-    CONNS
+    conns
 }
 
 fn kernel_once(n: usize) {
@@ -142,13 +149,18 @@ fn main() {
     let t_ours = best_of(3, || {
         ours_once();
     });
+    if std::env::var_os("TCP_CPS_ONLY_UPLANE").is_some() {
+        // For profiling one side.
+        println!("uplane {:.0} conn/s", conns() as f64 / t_ours);
+        return;
+    }
     // Loopback ports: keep the kernel's count under its ephemeral range (TIME-WAIT).
     let kn = 10_000;
     let t_kernel = best_of(3, || kernel_once(kn));
     report_rate(
         "tcp-cps-memory",
         "conn/s",
-        CONNS as f64 / t_ours,
+        conns() as f64 / t_ours,
         Some(("linux-loopback", kn as f64 / t_kernel)),
     );
 }
