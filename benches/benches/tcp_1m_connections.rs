@@ -191,7 +191,7 @@ fn main() {
         None,
     );
     println!(
-        "BENCH tcp-1m-connections-memory: uplane {per_end:.0} bytes/idle connection \
+        "BENCH tcp-1m-connections: uplane {per_end:.0} bytes/idle connection \
          ({n} connections); goal 1024 bytes/idle connection; ratio {:.2}",
         1024.0 / per_end
     );
