@@ -26,6 +26,8 @@
 #![warn(missing_docs)]
 
 pub mod endpoint;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod iface;
 pub mod ip;
 pub mod isn;

@@ -24,6 +24,8 @@ pub mod adj;
 pub mod arp;
 pub mod dpo;
 pub mod ethernet;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod interface;
 pub mod ip4;
 pub mod ip6;
