@@ -77,7 +77,7 @@ pub struct AfXdpConfig {
 }
 
 impl AfXdpConfig {
-    /// One queue on `host_if`: fill, completion and rx rings of 2048, tx of 1024,
+    /// One queue on `host_if`: fill and completion rings of 2048, rx and tx of 1024,
     /// zero-copy if the driver has it, everything redirected to uplane.
     pub fn new(host_if: &str) -> AfXdpConfig {
         AfXdpConfig {
