@@ -139,7 +139,10 @@ impl Lpm6Table {
     /// A key sharing the bits that chose the previous answer's slot (its /24, /32, … /128)
     /// gets that answer without a walk: leaf pushing makes one slot the answer for all of
     /// them. Packets of a frame mostly go to few prefixes, so most lookups cost a mask and
-    /// a compare instead of one dependent load per stride.
+    /// a compare instead of one dependent load per stride. Measured and not kept: walking
+    /// 16 random keys side by side, one stride for all before the next (`lpm6-bulk` 8.6 →
+    /// 8.2 M/s on 4 KiB pages, 17.3 → 16.5 with huge pages: the walks are bound by page
+    /// walks, not by the dependence between strides).
     pub fn lookup_bulk(&self, addrs: &[u128], out: &mut [u32]) {
         // (previous key & mask, mask, answer); mask 0 with an impossible key never matches.
         let (mut key, mut mask, mut value) = (1u128, 0u128, NO_ROUTE);
