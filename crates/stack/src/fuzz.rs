@@ -265,6 +265,7 @@ impl<H: Host> World<H> {
             log: None,
         };
         w.peer_connect(v6, 40000);
+        assert_eq!(w.conns.len(), 1, "the setup handshake did not complete");
         w
     }
 

@@ -183,13 +183,15 @@ pub fn fix_checksums(frame: &mut [u8]) {
 }
 
 /// The router's state, built once per process: a `Vnet` holds two 2^24-entry FIB roots,
-/// too big to build per input. Each input gets a fresh pool and graph; what it taught the
+/// too big to build per input. Each input gets a fresh graph (with empty caches); what it taught the
 /// router (neighbours, their host routes) ages out at its end, on the router's own clock.
 struct Shared {
     vnet: Vnet,
     rx_ifs: [IfIndex; 3],
     now: u64,
     neighbors: usize,
+    /// Shared too: populating a pool's memory costs more than the rest of an input.
+    pool: Arc<BufferPool>,
 }
 
 /// The router under test for one input.
@@ -269,12 +271,13 @@ fn shared() -> Shared {
         rx_ifs: [a, b, a],
         now: 1_000_000_000,
         neighbors,
+        pool: BufferPool::new(&PoolConfig::new(POOL)).expect("pool"),
     }
 }
 
 fn build(s: &Shared) -> Lab<'_> {
     let vnet = &s.vnet;
-    let pool = BufferPool::new(&PoolConfig::new(POOL)).expect("pool");
+    let pool = s.pool.clone();
     let mut gb = GraphBuilder::new();
     crate::register(&mut gb, vnet);
     let got = Arc::new(AtomicU64::new(0));
