@@ -43,6 +43,12 @@ pub enum ConfigError {
     /// The load-balance capacity is zero or above 2^24.
     #[error("load-balance capacity {0} must be between 1 and 16777216")]
     Capacity(u32),
+    /// The kernel refused the memory for the table (`mmap` failed).
+    #[error("could not map {bytes} bytes for the table")]
+    Memory {
+        /// The size asked for.
+        bytes: usize,
+    },
 }
 
 /// Why a load-balance object could not be created or changed.

@@ -11,7 +11,7 @@
 //! (Release); a reader sees, per bucket, the old or the new next hop. A freed index is
 //! reused only after every reader of the [`Qsbr`] domain has quiesced.
 //!
-//! Memory: 256 B of buckets and 4 B of count per object, allocated 64 KiB at a time.
+//! Memory: 256 B of buckets and 4 B of count per object, allocated 2 MiB (a huge page) at a time.
 
 use crate::error::{ConfigError, LbError};
 use crate::pool::Pool;

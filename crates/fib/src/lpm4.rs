@@ -3,9 +3,10 @@
 //! A root of 2^24 entries answers every prefix up to /24 with one load; a /25–/32 prefix
 //! turns its /24 root entry into a pointer to a group of 256 entries (a second load).
 //!
-//! Memory: the root is 64 MiB of `AtomicU32` plus 16 MiB of writer-only depth bytes; each
-//! group is 1 KiB (+256 B of depths), allocated in chunks of 64 groups as needed, up to
-//! `max_groups`. The rules themselves (for deletes and listing) cost about 33 B each.
+//! Memory: the root is 64 MiB of `AtomicU32` (in a mapping advised for transparent huge
+//! pages: random lookups are TLB-bound on 4 KiB pages) plus 16 MiB of writer-only depth
+//! bytes; each group is 1 KiB (+256 B of depths), allocated in huge-page-advised chunks of
+//! 2048 groups (2 MiB) as needed, up to `max_groups`. The rules themselves (for deletes and listing) cost about 33 B each.
 
 use crate::error::{ConfigError, RouteError};
 use crate::qsbr::Qsbr;
@@ -22,10 +23,10 @@ pub const DEFAULT_GROUPS4: u32 = 1 << 16;
 /// first (independent loads the CPU overlaps), then the few group entries. 256 (a frame)
 /// measured best against 32 and 64; an explicit `_mm_prefetch` pass, as `rte_lpm` does,
 /// measured no faster, so there is none (and no `unsafe`). On ~1M random-keyed prefixes
-/// the bound is the TLB, not the loop: the same binary gave 33 M/s on 4 KiB pages and 49–79
-/// M/s with transparent huge pages (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`; DPDK's
-/// `rte_lpm` 57 → 50–76 M/s alike) on the shared 2-core KVM guest, so backing the root
-/// with huge pages (an `madvise` before it is filled) is the next step.
+/// the bound is the TLB, not the loop, so the root and the groups live in mappings advised
+/// for transparent huge pages (`sys::mmap::HugeSlice`): `lpm4-bulk` went from 82–143 M/s
+/// (ratio to DPDK's `rte_lpm` on 4 KiB pages 0.70–1.30) to 140–173 M/s (1.21–1.52), three
+/// runs each on the shared 2-core KVM guest, with 74 MiB of `AnonHugePages` in use.
 const BATCH: usize = 256;
 
 /// The writer's handle of an IPv4 LPM: owns the rules, changes the tables.
@@ -58,7 +59,7 @@ impl Lpm4 {
         if max_groups == 0 || max_groups > 1 << 24 {
             return Err(ConfigError::MaxGroups(max_groups));
         }
-        let trie = Trie::new(32, max_groups, qsbr);
+        let trie = Trie::new(32, max_groups, qsbr)?;
         let table = Lpm4Table {
             t: trie.tables().clone(),
         };

@@ -7,8 +7,8 @@
 //! Memory: the root is 64 MiB of `AtomicU32` plus 16 MiB of writer-only depth bytes; each
 //! group of 256 entries is 1 KiB (+256 B of depths). A prefix of length L needs the groups
 //! on its path below /24 (ceil((L-24)/8)); siblings share them, so a BGP-like table needs
-//! about one group per route. Groups are allocated in chunks of 64 as needed, up to
-//! `max_groups`.
+//! about one group per route. Groups are allocated in chunks of 2048 (2 MiB) as needed, up
+//! to `max_groups`; the root and the chunks are advised for transparent huge pages.
 
 use crate::error::{ConfigError, RouteError};
 use crate::qsbr::Qsbr;
@@ -44,7 +44,7 @@ impl Lpm6 {
         if max_groups == 0 || max_groups > 1 << 24 {
             return Err(ConfigError::MaxGroups(max_groups));
         }
-        let trie = Trie::new(128, max_groups, qsbr);
+        let trie = Trie::new(128, max_groups, qsbr)?;
         let table = Lpm6Table {
             t: trie.tables().clone(),
         };

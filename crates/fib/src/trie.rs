@@ -17,13 +17,14 @@
 //! collapses back into its parent is retired through [`Qsbr`] and reused only when every
 //! reader has quiesced since.
 
-use crate::error::RouteError;
+use crate::error::{ConfigError, RouteError};
 use crate::pool::Pool;
 use crate::qsbr::{Qsbr, Retired};
 use crate::{MAX_VALUE, NO_ROUTE};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use sys::mmap::HugeSlice;
 
 /// Marks an entry as a pointer to a group (the low 31 bits are its index).
 pub(crate) const EXT: u32 = 0x8000_0000;
@@ -39,21 +40,24 @@ pub(crate) const GROUP: usize = 256;
 /// The tables readers look up in.
 #[derive(Debug)]
 pub(crate) struct Tables {
-    pub(crate) root: Box<[AtomicU32; ROOT]>,
+    /// 2^24 entries (64 MiB) in a huge-page-advised mapping: lookups on random keys touch
+    /// it all over, and on 4 KiB pages they are bound by TLB misses.
+    pub(crate) root: HugeSlice<AtomicU32>,
     pub(crate) groups: Pool,
 }
 
 impl Tables {
-    fn new(max_groups: u32) -> Tables {
-        let v: Vec<AtomicU32> = (0..ROOT).map(|_| AtomicU32::new(NO_ROUTE)).collect();
-        let root = match v.into_boxed_slice().try_into() {
-            Ok(b) => b,
-            Err(_) => unreachable!("the Vec has exactly ROOT entries"),
-        };
-        Tables {
+    fn new(max_groups: u32) -> Result<Tables, ConfigError> {
+        let root = HugeSlice::<AtomicU32>::zeroed(ROOT)
+            .map_err(|_| ConfigError::Memory { bytes: ROOT * 4 })?;
+        // Not yet shared: plain stores before the `Arc` publishes the tables.
+        for e in root.iter() {
+            e.store(NO_ROUTE, Ordering::Relaxed);
+        }
+        Ok(Tables {
             root,
             groups: Pool::new(max_groups as usize * GROUP, NO_ROUTE),
-        }
+        })
     }
 
     /// Entry `byte` of group `e & !EXT`.
@@ -164,9 +168,9 @@ pub(crate) struct Trie {
 
 impl Trie {
     /// An empty trie for keys of `max_len` bits (32 or 128).
-    pub(crate) fn new(max_len: u8, max_groups: u32, qsbr: Arc<Qsbr>) -> Trie {
-        Trie {
-            tables: Arc::new(Tables::new(max_groups)),
+    pub(crate) fn new(max_len: u8, max_groups: u32, qsbr: Arc<Qsbr>) -> Result<Trie, ConfigError> {
+        Ok(Trie {
+            tables: Arc::new(Tables::new(max_groups)?),
             root_depth: vec![0; ROOT],
             group_depth: Vec::new(),
             free: Vec::new(),
@@ -177,7 +181,7 @@ impl Trie {
             n_rules: 0,
             qsbr,
             max_len,
-        }
+        })
     }
 
     pub(crate) fn tables(&self) -> &Arc<Tables> {

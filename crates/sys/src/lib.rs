@@ -4,7 +4,8 @@
 //! Each piece wraps one OS facility in a small safe API:
 //! - [`syscall!`] turns a libc `-1` into `io::Error` (mio's helper);
 //! - [`mmap::Region`] is an owned, page-aligned mapping (anonymous or from a descriptor),
-//!   unmapped on drop;
+//!   unmapped on drop; [`mmap::HugeSlice`] a large zeroed slice advised for transparent
+//!   huge pages (the FIB's tables);
 //! - [`netdev`] does interface ioctls (flags, MTU, MAC, TAP setup), [`netns`] `setns`,
 //!   [`packet`] AF_PACKET sockets and their TPACKET_V3 rings, [`xsk`] AF_XDP sockets, UMEM
 //!   and rings;
