@@ -66,9 +66,12 @@ impl Pool {
             let Ok(chunk) = HugeSlice::<AtomicU32>::zeroed(len) else {
                 return false;
             };
-            // Not yet published: filled before the `OnceLock` makes it visible.
-            for e in chunk.iter() {
-                e.store(self.fill, Ordering::Relaxed);
+            // Not yet published: filled before the `OnceLock` makes it visible (a fresh
+            // mapping is already zero, so a zero fill leaves its pages untouched).
+            if self.fill != 0 {
+                for e in chunk.iter() {
+                    e.store(self.fill, Ordering::Relaxed);
+                }
             }
             // Only the single writer initialises chunks, so this always stores `chunk`.
             let _ = c.set(chunk);
