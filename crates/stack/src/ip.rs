@@ -4,8 +4,9 @@
 //! router already did Ethernet, ARP/ND, the IP header checks, reassembly, echo replies and
 //! next-hop resolution, so the host only sees IP packets for its addresses and hands out
 //! IP packets that the router routes (`ip4-lookup`/`ip6-lookup`). It holds the same
-//! [`Endpoint`] (TCP) and [`UdpTable`] as [`crate::iface::Interface`], which is the same
-//! stack on an Ethernet link by itself.
+//! [`Endpoint`] (TCP) and [`UdpTable`]; [`crate::iface::Interface`], the same stack on an
+//! Ethernet link by itself, contains an `IpHost` for everything at and above IP and adds
+//! the link layer (framing, ARP/ND, echo replies, ICMP errors it sends).
 //!
 //! Every packet is untrusted: read only through `wire`'s checked views; what cannot be
 //! used is dropped and the [`DropReason`] returned (and counted in [`IpHostStats`]).
@@ -20,7 +21,7 @@
 //! [`udp_mut`](IpHost::udp_mut); then [`poll_transmit`](IpHost::poll_transmit) until
 //! `None`. Nothing allocates per packet after warm-up (one reused scratch buffer).
 
-use core::net::{IpAddr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use wire::icmpv4::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr};
 use wire::icmpv6::{Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr};
@@ -133,15 +134,31 @@ fn quoted_ports(l4: &[u8]) -> Option<(u16, u16)> {
     ))
 }
 
+/// Clamps the TCP MSS of `endpoint` to fit `mtu` (IPv4 and TCP headers off).
+pub(crate) fn clamp_mss(mtu: u16, endpoint: &mut EndpointConfig) {
+    let mss_cap = mtu.saturating_sub((IP4 + 20) as u16).max(64);
+    if endpoint.tcp.mss > mss_cap {
+        let mut tcp = (*endpoint.tcp).clone();
+        tcp.mss = mss_cap;
+        endpoint.tcp = std::sync::Arc::new(tcp);
+    }
+}
+
+/// The destination address of an IP packet we wrote (version from the first nibble).
+pub(crate) fn packet_dst(pkt: &[u8]) -> Option<IpAddr> {
+    if pkt.first()? >> 4 == 4 {
+        let a: [u8; 4] = pkt.get(16..20)?.try_into().ok()?;
+        Some(IpAddr::V4(Ipv4Addr::from(a)))
+    } else {
+        let a: [u8; 16] = pkt.get(24..40)?.try_into().ok()?;
+        Some(IpAddr::V6(Ipv6Addr::from(a)))
+    }
+}
+
 impl IpHost {
     /// A new host. The TCP MSS is clamped to the MTU (IPv4 and TCP headers off).
     pub fn new(mut config: IpHostConfig) -> Self {
-        let mss_cap = config.mtu.saturating_sub((IP4 + 20) as u16).max(64);
-        if config.endpoint.tcp.mss > mss_cap {
-            let mut tcp = (*config.endpoint.tcp).clone();
-            tcp.mss = mss_cap;
-            config.endpoint.tcp = std::sync::Arc::new(tcp);
-        }
+        clamp_mss(config.mtu, &mut config.endpoint);
         let secret = config.endpoint.secret;
         IpHost {
             endpoint: Endpoint::new(config.endpoint.clone()),
@@ -183,8 +200,19 @@ impl IpHost {
         usize::from(self.config.mtu)
     }
 
+    /// Counts a drop of `r` (the [`Interface`](crate::iface::Interface) around this host
+    /// counts its link-level drops here too).
+    pub(crate) fn count(&mut self, r: DropReason) {
+        self.count_n(r, 1);
+    }
+
+    /// Counts `n` drops of `r`.
+    pub(crate) fn count_n(&mut self, r: DropReason, n: u64) {
+        self.stats.drops[r as usize] += n;
+    }
+
     fn drop(&mut self, r: DropReason) -> Result<IpArrival, DropReason> {
-        self.stats.drops[r as usize] += 1;
+        self.count(r);
         Err(r)
     }
 
@@ -214,13 +242,7 @@ impl IpHost {
             return self.drop(DropReason::Fragment);
         }
         let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
-        let l4 = pkt.payload();
-        match ip.protocol {
-            IpProtocol::Tcp => self.handle_tcp(now, src, dst, l4),
-            IpProtocol::Udp => self.handle_udp(src, dst, l4),
-            IpProtocol::Icmp => self.handle_icmpv4(l4),
-            _ => self.drop(DropReason::UnknownProtocol),
-        }
+        self.handle_l4(now, src, dst, ip.protocol, pkt.payload())
     }
 
     fn handle_ipv6(&mut self, now: Instant, bytes: &[u8]) -> Result<IpArrival, DropReason> {
@@ -243,10 +265,26 @@ impl IpHost {
         let Some(l4) = bytes.get(chain.upper_offset..end) else {
             return self.drop(DropReason::BadIpHeader);
         };
-        match chain.upper {
-            IpProtocol::Tcp => self.handle_tcp(now, src, dst, l4),
-            IpProtocol::Udp => self.handle_udp(src, dst, l4),
-            IpProtocol::Icmpv6 => self.handle_icmpv6(&ip, l4),
+        self.handle_l4(now, src, dst, chain.upper, l4)
+    }
+
+    /// The transport part of a packet for us from `src` to `dst` (checked by the caller):
+    /// TCP, UDP, or an ICMP error for one of our connections or sockets.
+    pub(crate) fn handle_l4(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: IpProtocol,
+        l4: &[u8],
+    ) -> Result<IpArrival, DropReason> {
+        match (proto, src, dst) {
+            (IpProtocol::Tcp, ..) => self.handle_tcp(now, src, dst, l4),
+            (IpProtocol::Udp, ..) => self.handle_udp(src, dst, l4),
+            (IpProtocol::Icmp, _, IpAddr::V4(dst)) => self.handle_icmpv4(dst, l4),
+            (IpProtocol::Icmpv6, IpAddr::V6(src), IpAddr::V6(dst)) => {
+                self.handle_icmpv6(src, dst, l4)
+            }
             _ => self.drop(DropReason::UnknownProtocol),
         }
     }
@@ -299,7 +337,7 @@ impl IpHost {
         }
     }
 
-    fn handle_icmpv4(&mut self, l4: &[u8]) -> Result<IpArrival, DropReason> {
+    fn handle_icmpv4(&mut self, dst: Ipv4Addr, l4: &[u8]) -> Result<IpArrival, DropReason> {
         let Ok(p) = Icmpv4Packet::new_checked(l4) else {
             return self.drop(DropReason::BadIcmp);
         };
@@ -308,14 +346,16 @@ impl IpHost {
                 reason,
                 next_hop_mtu,
                 invoking,
-            }) => self.icmp4_unreachable(reason, next_hop_mtu, invoking),
+            }) => self.icmp4_unreachable(dst, reason, next_hop_mtu, invoking),
             _ => self.drop(DropReason::BadIcmp),
         }
     }
 
-    /// Destination unreachable quoting one of our packets (IPv4 header + 8 bytes).
-    fn icmp4_unreachable(
+    /// Destination unreachable sent to `dst`, quoting one of our packets (IPv4 header + 8
+    /// bytes) whose source must be `dst`.
+    pub(crate) fn icmp4_unreachable(
         &mut self,
+        dst: Ipv4Addr,
         reason: Icmpv4DstUnreachable,
         mtu: u16,
         invoking: &[u8],
@@ -327,7 +367,8 @@ impl IpHost {
         let q = Ipv4Packet::new_unchecked(invoking);
         let hl = q.header_len();
         let ports = invoking.get(hl..).and_then(quoted_ports);
-        let (Some((sport, dport)), true) = (ports, q.version() == 4 && hl >= IP4) else {
+        let ok = q.version() == 4 && hl >= IP4 && q.src_addr() == dst;
+        let (Some((sport, dport)), true) = (ports, ok) else {
             return self.drop(DropReason::IcmpUnmatched);
         };
         let local = SocketAddr::new(IpAddr::V4(q.src_addr()), sport);
@@ -359,23 +400,41 @@ impl IpHost {
         }
     }
 
-    fn handle_icmpv6(&mut self, ip: &Ipv6Repr, l4: &[u8]) -> Result<IpArrival, DropReason> {
+    fn handle_icmpv6(
+        &mut self,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        l4: &[u8],
+    ) -> Result<IpArrival, DropReason> {
         let Ok(p) = Icmpv6Packet::new_checked(l4) else {
             return self.drop(DropReason::BadIcmp);
         };
-        let Ok(r) = Icmpv6Repr::parse(&p, ip.src_addr, ip.dst_addr) else {
+        let Ok(r) = Icmpv6Repr::parse(&p, src, dst) else {
             return self.drop(DropReason::BadIcmp);
         };
-        let (invoking, what) = match r {
-            Icmpv6Repr::PktTooBig { mtu, invoking } => (invoking, Ok(mtu)),
-            Icmpv6Repr::DstUnreachable { reason, invoking } => (invoking, Err(reason)),
-            _ => return self.drop(DropReason::BadIcmp),
-        };
+        match r {
+            Icmpv6Repr::PktTooBig { mtu, invoking } => self.icmp6_error(dst, invoking, Ok(mtu)),
+            Icmpv6Repr::DstUnreachable { reason, invoking } => {
+                self.icmp6_error(dst, invoking, Err(reason))
+            }
+            _ => self.drop(DropReason::BadIcmp),
+        }
+    }
+
+    /// Packet too big (`Ok(mtu)`) or destination unreachable sent to `dst`, quoting one of
+    /// our packets whose source must be `dst`.
+    pub(crate) fn icmp6_error(
+        &mut self,
+        dst: Ipv6Addr,
+        invoking: &[u8],
+        what: Result<u32, Icmpv6DstUnreachable>,
+    ) -> Result<IpArrival, DropReason> {
         if invoking.len() < IP6 {
             return self.drop(DropReason::IcmpUnmatched);
         }
         let q = Ipv6Packet::new_unchecked(invoking);
-        let Some((sport, dport)) = invoking.get(IP6..).and_then(quoted_ports) else {
+        let ports = invoking.get(IP6..).and_then(quoted_ports);
+        let (Some((sport, dport)), true) = (ports, q.src_addr() == dst) else {
             return self.drop(DropReason::IcmpUnmatched);
         };
         let local = SocketAddr::new(IpAddr::V6(q.src_addr()), sport);
@@ -411,12 +470,23 @@ impl IpHost {
     /// hold [`max_packet_len`](Self::max_packet_len) bytes; a packet that does not fit is
     /// dropped (`TooBig`). Call until `None` after every input.
     pub fn poll_transmit(&mut self, now: Instant, out: &mut [u8]) -> Option<usize> {
+        self.poll_transmit_with(now, out, |_| None)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) where `source` picks the source address of a
+    /// UDP datagram from an unbound socket to the given destination.
+    pub(crate) fn poll_transmit_with(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+        source: impl Fn(IpAddr) -> Option<IpAddr>,
+    ) -> Option<usize> {
         loop {
             if self.udp.has_transmit() {
                 let mut scratch = core::mem::take(&mut self.scratch);
                 scratch.resize(usize::from(self.config.mtu), 0);
                 let t = self.udp.poll_transmit(&mut scratch);
-                let r = t.and_then(|t| self.emit_udp(t, &scratch, out));
+                let r = t.and_then(|t| self.emit_udp(t, &scratch, out, &source));
                 self.scratch = scratch;
                 match r {
                     Some(n) => return self.sent(n),
@@ -442,7 +512,7 @@ impl IpHost {
 
     /// Writes the IP header of a packet with `l4_len` transport bytes; returns the
     /// transport header's offset, or `None` when dropped (counted).
-    fn emit_ip(
+    pub(crate) fn emit_ip(
         &mut self,
         src: IpAddr,
         dst: IpAddr,
@@ -452,7 +522,7 @@ impl IpHost {
     ) -> Option<usize> {
         let ip_len = if dst.is_ipv4() { IP4 } else { IP6 };
         if ip_len + l4_len > usize::from(self.config.mtu) || out.len() < ip_len + l4_len {
-            self.stats.drops[DropReason::TooBig as usize] += 1;
+            self.count(DropReason::TooBig);
             return None;
         }
         match (src, dst) {
@@ -485,7 +555,7 @@ impl IpHost {
             }
             .emit(&mut Ipv6Packet::new_unchecked(&mut out[..IP6])),
             _ => {
-                self.stats.drops[DropReason::NoRoute as usize] += 1;
+                self.count(DropReason::NoRoute);
                 return None;
             }
         }
@@ -502,7 +572,7 @@ impl IpHost {
             // signal; the connection resends at the smaller size.
             let mss = mtu.saturating_sub(ip_len + 20) as u16;
             self.endpoint.handle_path_mtu(t.tuple, mss);
-            self.stats.drops[DropReason::TooBig as usize] += 1;
+            self.count(DropReason::TooBig);
             return None;
         }
         let mut repr = t.repr;
@@ -530,13 +600,21 @@ impl IpHost {
         t: crate::udp::UdpTransmit,
         payload: &[u8],
         out: &mut [u8],
+        source: impl Fn(IpAddr) -> Option<IpAddr>,
     ) -> Option<usize> {
-        let (src, dst) = (t.local.ip(), t.remote.ip());
-        if src.is_unspecified() {
-            // The router picks no source address for us: bind UDP sockets to one.
-            self.stats.drops[DropReason::NoRoute as usize] += 1;
-            return None;
-        }
+        let dst = t.remote.ip();
+        let src = match t.local.ip() {
+            // Behind a router nobody picks a source for us (bind UDP sockets to one); on a
+            // link the interface does.
+            s if s.is_unspecified() => match source(dst) {
+                Some(s) => s,
+                None => {
+                    self.count(DropReason::NoRoute);
+                    return None;
+                }
+            },
+            s => s,
+        };
         let l4_len = UDP + t.len;
         let at = self.emit_ip(src, dst, IpProtocol::Udp, l4_len, out)?;
         let ph = pseudo(src, dst)?;

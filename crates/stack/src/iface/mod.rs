@@ -1,11 +1,14 @@
 //! An interface: the stack on an Ethernet link by itself (the libuinet mode).
 //!
 //! [`Interface`] takes whole Ethernet frames in and hands whole frames out, around an
-//! [`Endpoint`] (TCP) and a [`UdpTable`]. It answers ARP and Neighbor Solicitation for its
-//! own addresses, resolves next hops (holding a few packets while it asks), answers echo
-//! requests and sends port unreachable for UDP nobody listens to, and delivers ICMP errors
-//! to the socket they concern: fragmentation-needed / packet-too-big lowers the TCP
-//! connection's MSS, port unreachable becomes an error on the UDP socket.
+//! [`IpHost`] that holds the [`Endpoint`] (TCP) and the [`UdpTable`] and does everything
+//! at and above IP (transport input, ICMP errors to sockets, IP output; `poll_transmit`
+//! asks it for an IP packet and frames it). Around that it answers ARP and Neighbor
+//! Solicitation for its own addresses, resolves next hops (holding a few packets while it
+//! asks), answers echo requests and sends port unreachable for UDP nobody listens to; the
+//! host delivers ICMP errors to the socket they concern: fragmentation-needed /
+//! packet-too-big lowers the TCP connection's MSS, port unreachable becomes an error on
+//! the UDP socket.
 //!
 //! Every received frame is untrusted: it is read only through `wire`'s checked views, and
 //! whatever cannot be used is dropped and counted by a named [`DropReason`]. Nothing here
@@ -32,17 +35,15 @@ use wire::arp::{ArpPacket, ArpRepr, Operation};
 use wire::ethernet::{EthernetAddress, EthernetFrame, EthernetRepr};
 use wire::icmpv4::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr};
 use wire::icmpv6::{Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr};
-use wire::ipv4::{Ipv4Options, Ipv4Packet, Ipv4Repr};
+use wire::ipv4::{Ipv4Packet, Ipv4Repr};
 use wire::ipv6::{Ipv6Packet, Ipv6Repr};
 use wire::ndisc::{NdiscRepr, NeighborFlags};
-use wire::pseudo::PseudoHeader;
-use wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
-use wire::udp::{UdpPacket, UdpRepr};
 use wire::{EtherType, IpProtocol};
 
 use crate::endpoint::{Endpoint, EndpointConfig};
-use crate::udp::{UdpConfig, UdpError, UdpTable};
-use crate::{FourTuple, Instant, SECONDS};
+use crate::ip::{clamp_mss, packet_dst, IpArrival, IpHost, IpHostConfig};
+use crate::udp::{UdpConfig, UdpTable};
+use crate::{Instant, SECONDS};
 
 use neighbor::{Lookup, NeighborCache};
 
@@ -195,16 +196,16 @@ pub enum Arrival {
 pub struct Interface {
     config: InterfaceConfig,
     link_local: Ipv6Addr,
-    endpoint: Endpoint,
-    udp: UdpTable,
+    /// Everything at and above IP; also holds the drop counters.
+    ip: IpHost,
     neighbors: NeighborCache,
     /// Frames ready to send (ARP/ND, ICMP, packets released by a resolution).
     ready: VecDeque<Vec<u8>>,
-    scratch: Vec<u8>,
-    ident: u16,
     icmp_window: Instant,
     icmp_sent: u32,
-    stats: InterfaceStats,
+    rx_frames: u64,
+    tx_frames: u64,
+    icmp_delivered: u64,
 }
 
 fn eui64_link_local(mac: [u8; 6]) -> Ipv6Addr {
@@ -258,45 +259,25 @@ fn same_subnet6(a: Ipv6Addr, b: Ipv6Addr, prefix: u8) -> bool {
     u128::from(a) & mask == u128::from(b) & mask
 }
 
-fn pseudo(src: IpAddr, dst: IpAddr) -> Option<PseudoHeader> {
-    match (src, dst) {
-        (IpAddr::V4(src), IpAddr::V4(dst)) => Some(PseudoHeader::V4 { src, dst }),
-        (IpAddr::V6(src), IpAddr::V6(dst)) => Some(PseudoHeader::V6 { src, dst }),
-        _ => None,
-    }
-}
-
-/// Source and destination ports of the transport header quoted in an ICMP error (the
-/// first four bytes, present for both TCP and UDP).
-fn quoted_ports(l4: &[u8]) -> Option<(u16, u16)> {
-    let p = l4.get(..4)?;
-    Some((
-        u16::from_be_bytes([p[0], p[1]]),
-        u16::from_be_bytes([p[2], p[3]]),
-    ))
-}
-
 impl Interface {
     /// A new interface. The TCP MSS is clamped to the MTU (IPv4 and TCP headers off).
     pub fn new(mut config: InterfaceConfig) -> Self {
-        let mss_cap = config.mtu.saturating_sub((IP4 + 20) as u16).max(64);
-        if config.endpoint.tcp.mss > mss_cap {
-            let mut tcp = (*config.endpoint.tcp).clone();
-            tcp.mss = mss_cap;
-            config.endpoint.tcp = std::sync::Arc::new(tcp);
-        }
-        let secret = config.endpoint.secret;
+        clamp_mss(config.mtu, &mut config.endpoint);
+        let ip = IpHost::new(IpHostConfig {
+            mtu: config.mtu,
+            endpoint: config.endpoint.clone(),
+            udp: config.udp,
+        });
         Interface {
             link_local: eui64_link_local(config.mac),
-            endpoint: Endpoint::new(config.endpoint.clone()),
-            udp: UdpTable::new(config.udp, secret),
-            neighbors: NeighborCache::new(secret),
+            ip,
+            neighbors: NeighborCache::new(config.endpoint.secret),
             ready: VecDeque::new(),
-            scratch: Vec::with_capacity(usize::from(config.mtu)),
-            ident: 1,
             icmp_window: 0,
             icmp_sent: 0,
-            stats: InterfaceStats::default(),
+            rx_frames: 0,
+            tx_frames: 0,
+            icmp_delivered: 0,
             config,
         }
     }
@@ -306,46 +287,39 @@ impl Interface {
         &self.config
     }
 
-    /// Counters.
-    pub fn stats(&self) -> &InterfaceStats {
-        &self.stats
+    /// Counters (the IP host's drops included).
+    pub fn stats(&self) -> InterfaceStats {
+        InterfaceStats {
+            rx_frames: self.rx_frames,
+            tx_frames: self.tx_frames,
+            icmp_delivered: self.icmp_delivered,
+            drops: self.ip.stats().drops,
+        }
     }
 
     /// The TCP endpoint.
     pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+        self.ip.endpoint()
     }
 
     /// The TCP endpoint, for application calls.
     pub fn endpoint_mut(&mut self) -> &mut Endpoint {
-        &mut self.endpoint
+        self.ip.endpoint_mut()
     }
 
     /// The UDP sockets.
     pub fn udp(&self) -> &UdpTable {
-        &self.udp
+        self.ip.udp()
     }
 
     /// The UDP sockets, for application calls.
     pub fn udp_mut(&mut self) -> &mut UdpTable {
-        &mut self.udp
+        self.ip.udp_mut()
     }
 
     /// Our address of `ip`'s family (to fill an unspecified local address).
     pub fn source_for(&self, remote: IpAddr) -> Option<IpAddr> {
-        match remote {
-            IpAddr::V4(_) => self.config.ipv4.map(|(a, _)| IpAddr::V4(a)),
-            IpAddr::V6(r) => {
-                if r.is_unicast_link_local() {
-                    Some(IpAddr::V6(self.link_local))
-                } else {
-                    self.config
-                        .ipv6
-                        .map(|(a, _)| IpAddr::V6(a))
-                        .or(Some(IpAddr::V6(self.link_local)))
-                }
-            }
-        }
+        source_for(&self.config, self.link_local, remote)
     }
 
     /// The largest UDP payload one packet to `remote` carries.
@@ -360,7 +334,7 @@ impl Interface {
     }
 
     fn drop(&mut self, r: DropReason) {
-        self.stats.drops[r as usize] += 1;
+        self.ip.count(r);
     }
 
     fn is_our_v4(&self, a: Ipv4Addr) -> bool {
@@ -375,7 +349,7 @@ impl Interface {
 
     /// Processes one received Ethernet frame (untrusted).
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) -> Arrival {
-        self.stats.rx_frames += 1;
+        self.rx_frames += 1;
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             self.drop(DropReason::Truncated);
             return Arrival::Other;
@@ -503,10 +477,10 @@ impl Interface {
         let dst = IpAddr::V4(ip.dst_addr);
         let l4 = pkt.payload();
         match ip.protocol {
-            IpProtocol::Tcp if to_us => self.handle_tcp(now, src, dst, l4),
+            IpProtocol::Tcp if to_us => self.handle_l4(now, src, dst, ip.protocol, l4),
             IpProtocol::Udp => {
-                let refused = self.handle_udp(src, dst, l4) && to_us;
-                if refused {
+                let r = self.ip.handle_l4(now, src, dst, ip.protocol, l4);
+                if r == Ok(IpArrival::UdpNoListener) && to_us {
                     self.icmp4_error(
                         now,
                         ip.src_addr,
@@ -517,7 +491,7 @@ impl Interface {
                 Arrival::Other
             }
             IpProtocol::Icmp if to_us => {
-                self.handle_icmpv4(now, ip.src_addr, l4);
+                self.handle_icmpv4(now, ip.src_addr, ip.dst_addr, l4);
                 Arrival::Other
             }
             _ => {
@@ -554,9 +528,10 @@ impl Interface {
         let dst = IpAddr::V6(ip.dst_addr);
         let l4 = pkt.payload();
         match ip.next_header {
-            IpProtocol::Tcp if to_us => self.handle_tcp(now, src, dst, l4),
+            IpProtocol::Tcp if to_us => self.handle_l4(now, src, dst, ip.next_header, l4),
             IpProtocol::Udp if to_us => {
-                if self.handle_udp(src, dst, l4) {
+                let r = self.ip.handle_l4(now, src, dst, ip.next_header, l4);
+                if r == Ok(IpArrival::UdpNoListener) {
                     self.icmp6_error(
                         now,
                         ip.src_addr,
@@ -585,49 +560,29 @@ impl Interface {
         }
     }
 
-    fn handle_tcp(&mut self, now: Instant, src: IpAddr, dst: IpAddr, l4: &[u8]) -> Arrival {
-        let Some(ph) = pseudo(src, dst) else {
-            return Arrival::Other;
-        };
-        let parsed = TcpPacket::new_checked(l4)
-            .and_then(|p| TcpRepr::parse(&p, Some(&ph)).map(|r| (r, p.payload())));
-        let Ok((seg, data)) = parsed else {
-            self.drop(DropReason::BadTcp);
-            return Arrival::Other;
-        };
-        let tuple = FourTuple {
-            local: SocketAddr::new(dst, seg.dst_port),
-            remote: SocketAddr::new(src, seg.src_port),
-        };
-        self.endpoint.handle_segment(now, tuple, &seg, data);
-        if seg.flags.contains(TcpFlags::ACK) && !seg.flags.contains(TcpFlags::SYN) {
-            Arrival::TcpAck { local: tuple.local }
-        } else {
-            Arrival::Other
+    /// Hands a transport payload to the IP host; what the socket layer needs to know.
+    fn handle_l4(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: IpProtocol,
+        l4: &[u8],
+    ) -> Arrival {
+        match self.ip.handle_l4(now, src, dst, proto, l4) {
+            Ok(IpArrival::Tcp {
+                local,
+                handshake_ack: true,
+            }) => Arrival::TcpAck { local },
+            Ok(IpArrival::IcmpDelivered) => {
+                self.icmp_delivered += 1;
+                Arrival::Other
+            }
+            _ => Arrival::Other,
         }
     }
 
-    /// Returns true when the datagram was well formed and no socket took it.
-    fn handle_udp(&mut self, src: IpAddr, dst: IpAddr, l4: &[u8]) -> bool {
-        let Some(ph) = pseudo(src, dst) else {
-            return false;
-        };
-        let Ok(p) = UdpPacket::new_checked(l4) else {
-            self.drop(DropReason::BadUdp);
-            return false;
-        };
-        // IPv4 may omit the checksum (zero); IPv6 may not (RFC 8200 §8.1).
-        let check = p.checksum() != 0 || ph.is_ipv6();
-        let Ok(repr) = UdpRepr::parse(&p, check.then_some(&ph)) else {
-            self.drop(DropReason::BadUdp);
-            return false;
-        };
-        let local = SocketAddr::new(dst, repr.dst_port);
-        let remote = SocketAddr::new(src, repr.src_port);
-        !self.udp.handle_datagram(local, remote, p.payload())
-    }
-
-    fn handle_icmpv4(&mut self, now: Instant, src: Ipv4Addr, l4: &[u8]) {
+    fn handle_icmpv4(&mut self, now: Instant, src: Ipv4Addr, dst: Ipv4Addr, l4: &[u8]) {
         let parsed = Icmpv4Packet::new_checked(l4).and_then(|p| {
             let r = Icmpv4Repr::parse(&p)?;
             Ok(match r {
@@ -641,7 +596,10 @@ impl Interface {
                     next_hop_mtu,
                     invoking,
                 } => {
-                    self.icmp4_unreachable(reason, next_hop_mtu, invoking);
+                    let r = self
+                        .ip
+                        .icmp4_unreachable(dst, reason, next_hop_mtu, invoking);
+                    self.icmp_delivered += u64::from(r.is_ok());
                     None
                 }
                 _ => None,
@@ -661,52 +619,6 @@ impl Interface {
             }
             Ok(None) => {}
             Err(_) => self.drop(DropReason::BadIcmp),
-        }
-    }
-
-    /// Destination unreachable quoting `invoking` (our IPv4 header + 8 bytes at least).
-    fn icmp4_unreachable(&mut self, reason: Icmpv4DstUnreachable, mtu: u16, invoking: &[u8]) {
-        // The quote is usually cut short: read the header fields without check_len.
-        if invoking.len() < IP4 {
-            self.drop(DropReason::IcmpUnmatched);
-            return;
-        }
-        let q = Ipv4Packet::new_unchecked(invoking);
-        let hl = q.header_len();
-        let (Some(l4), true) = (invoking.get(hl..), q.version() == 4 && hl >= IP4) else {
-            self.drop(DropReason::IcmpUnmatched);
-            return;
-        };
-        let Some((sport, dport)) = quoted_ports(l4) else {
-            self.drop(DropReason::IcmpUnmatched);
-            return;
-        };
-        if !self.is_our_v4(q.src_addr()) {
-            self.drop(DropReason::IcmpUnmatched);
-            return;
-        }
-        let local = SocketAddr::new(IpAddr::V4(q.src_addr()), sport);
-        let remote = SocketAddr::new(IpAddr::V4(q.dst_addr()), dport);
-        match (q.protocol(), reason) {
-            (IpProtocol::Tcp, Icmpv4DstUnreachable::FragRequired) => {
-                // RFC 1191: an MTU of zero (old routers) says nothing usable; 68 is the
-                // IPv4 minimum.
-                let mtu = if mtu == 0 { 576 } else { mtu.max(68) };
-                let mss = mtu.saturating_sub((IP4 + 20) as u16);
-                self.endpoint
-                    .handle_path_mtu(FourTuple { local, remote }, mss);
-                self.stats.icmp_delivered += 1;
-            }
-            (IpProtocol::Udp, r) => {
-                let e = if r == Icmpv4DstUnreachable::PortUnreachable {
-                    UdpError::PortUnreachable
-                } else {
-                    UdpError::Unreachable
-                };
-                self.udp.handle_icmp_error(local, remote, e);
-                self.stats.icmp_delivered += 1;
-            }
-            _ => self.drop(DropReason::IcmpUnmatched),
         }
     }
 
@@ -738,59 +650,19 @@ impl Interface {
                 );
                 self.queue_ip6(now, ip.dst_addr, ip.src_addr, IpProtocol::Icmpv6, 64, &body);
             }
-            Icmpv6Repr::PktTooBig { mtu, invoking } => {
-                let mss = mtu.clamp(1280, 65535) as u16 - (IP6 + 20) as u16;
-                self.icmp6_error_for(invoking, |this, local, remote, proto| {
-                    if proto == IpProtocol::Tcp {
-                        this.endpoint
-                            .handle_path_mtu(FourTuple { local, remote }, mss);
-                        true
-                    } else {
-                        false
-                    }
-                });
+            Icmpv6Repr::PktTooBig { mtu, invoking } if self.is_our_v6(ip.dst_addr) => {
+                let r = self.ip.icmp6_error(ip.dst_addr, invoking, Ok(mtu));
+                self.icmp_delivered += u64::from(r.is_ok());
             }
-            Icmpv6Repr::DstUnreachable { reason, invoking } => {
-                self.icmp6_error_for(invoking, |this, local, remote, proto| {
-                    if proto == IpProtocol::Udp {
-                        let e = if reason == Icmpv6DstUnreachable::PortUnreachable {
-                            UdpError::PortUnreachable
-                        } else {
-                            UdpError::Unreachable
-                        };
-                        this.udp.handle_icmp_error(local, remote, e);
-                        true
-                    } else {
-                        false
-                    }
-                });
+            Icmpv6Repr::DstUnreachable { reason, invoking } if self.is_our_v6(ip.dst_addr) => {
+                let r = self.ip.icmp6_error(ip.dst_addr, invoking, Err(reason));
+                self.icmp_delivered += u64::from(r.is_ok());
+            }
+            Icmpv6Repr::PktTooBig { .. } | Icmpv6Repr::DstUnreachable { .. } => {
+                self.drop(DropReason::IcmpUnmatched)
             }
             Icmpv6Repr::Ndisc(nd) if ip.hop_limit == 255 => self.handle_ndisc(now, src_mac, ip, nd),
             _ => self.drop(DropReason::BadIcmp),
-        }
-    }
-
-    fn icmp6_error_for(
-        &mut self,
-        invoking: &[u8],
-        deliver: impl FnOnce(&mut Self, SocketAddr, SocketAddr, IpProtocol) -> bool,
-    ) {
-        if invoking.len() < IP6 {
-            self.drop(DropReason::IcmpUnmatched);
-            return;
-        }
-        let q = Ipv6Packet::new_unchecked(invoking);
-        let ports = invoking.get(IP6..).and_then(quoted_ports);
-        let (Some((sport, dport)), true) = (ports, self.is_our_v6(q.src_addr())) else {
-            self.drop(DropReason::IcmpUnmatched);
-            return;
-        };
-        let local = SocketAddr::new(IpAddr::V6(q.src_addr()), sport);
-        let remote = SocketAddr::new(IpAddr::V6(q.dst_addr()), dport);
-        if deliver(self, local, remote, q.next_header()) {
-            self.stats.icmp_delivered += 1;
-        } else {
-            self.drop(DropReason::IcmpUnmatched);
         }
     }
 
@@ -916,7 +788,14 @@ impl Interface {
             return;
         };
         let mut pkt = vec![0u8; IP4 + body.len()];
-        self.ip4_header(&mut pkt, src, dst, proto, body.len());
+        let ips = (IpAddr::V4(src), IpAddr::V4(dst));
+        if self
+            .ip
+            .emit_ip(ips.0, ips.1, proto, body.len(), &mut pkt)
+            .is_none()
+        {
+            return;
+        }
         pkt[IP4..].copy_from_slice(body);
         self.route_and_queue(now, IpAddr::V4(dst), pkt);
     }
@@ -959,32 +838,6 @@ impl Interface {
         self.eth_header(&mut f, mac, ethertype);
         f[ETH..].copy_from_slice(&pkt);
         self.ready.push_back(f);
-    }
-
-    fn ip4_header(
-        &mut self,
-        out: &mut [u8],
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
-        proto: IpProtocol,
-        len: usize,
-    ) {
-        self.ident = self.ident.wrapping_add(1);
-        Ipv4Repr {
-            src_addr: src,
-            dst_addr: dst,
-            protocol: proto,
-            payload_len: len as u16,
-            ttl: 64,
-            dscp: 0,
-            ecn: 0,
-            ident: self.ident,
-            dont_frag: true,
-            more_frags: false,
-            frag_offset: 0,
-            options: Ipv4Options::default(),
-        }
-        .emit(&mut Ipv4Packet::new_unchecked(out));
     }
 
     /// The next-hop MAC of `dst`, or `None` when the packet was held (a request queued) or
@@ -1105,158 +958,39 @@ impl Interface {
                     continue;
                 };
                 dst.copy_from_slice(&f);
-                self.stats.tx_frames += 1;
+                self.tx_frames += 1;
                 return Some(f.len());
             }
-            if self.udp.has_transmit() {
-                let mut scratch = std::mem::take(&mut self.scratch);
-                scratch.resize(usize::from(self.config.mtu), 0);
-                let t = self.udp.poll_transmit(&mut scratch);
-                let r = t.and_then(|t| self.emit_udp(now, t, &scratch, out));
-                self.scratch = scratch;
-                match r {
-                    Some(n) => return Some(n),
-                    None => continue,
-                }
-            }
-            let mut scratch = std::mem::take(&mut self.scratch);
-            let t = self.endpoint.poll_transmit(now, &mut scratch);
-            let r = t.map(|t| self.emit_tcp(now, t, &scratch, out));
-            self.scratch = scratch;
-            match r {
-                None => return None,
-                Some(Some(n)) => return Some(n),
-                Some(None) => continue,
-            }
+            let ip_out = match out.get_mut(ETH..) {
+                Some(o) => o,
+                None => &mut [],
+            };
+            let (config, link_local) = (&self.config, self.link_local);
+            let n = self
+                .ip
+                .poll_transmit_with(now, ip_out, |d| source_for(config, link_local, d))?;
+            let Some(dst) = packet_dst(&out[ETH..ETH + n]) else {
+                continue;
+            };
+            let Some(mac) = self.resolve(now, dst, &out[ETH..ETH + n]) else {
+                continue;
+            };
+            let ethertype = if dst.is_ipv4() {
+                EtherType::Ipv4
+            } else {
+                EtherType::Ipv6
+            };
+            self.eth_header(out, mac, ethertype);
+            self.tx_frames += 1;
+            return Some(ETH + n);
         }
-    }
-
-    /// Headers for an IP packet of `l4_len` transport bytes from `src` to `dst` into `out`
-    /// (Ethernet + IP); returns the offset of the transport header, or `None` when held or
-    /// dropped.
-    fn emit_ip(
-        &mut self,
-        src: IpAddr,
-        dst: IpAddr,
-        proto: IpProtocol,
-        l4_len: usize,
-        out: &mut [u8],
-    ) -> Option<usize> {
-        let ip_len = if dst.is_ipv4() { IP4 } else { IP6 };
-        if ip_len + l4_len > usize::from(self.config.mtu) || out.len() < ETH + ip_len + l4_len {
-            self.drop(DropReason::TooBig);
-            return None;
-        }
-        match (src, dst) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => {
-                self.ip4_header(&mut out[ETH..ETH + IP4], s, d, proto, l4_len);
-            }
-            (IpAddr::V6(s), IpAddr::V6(d)) => Ipv6Repr {
-                src_addr: s,
-                dst_addr: d,
-                next_header: proto,
-                payload_len: l4_len as u16,
-                hop_limit: 64,
-                traffic_class: 0,
-                flow_label: 0,
-            }
-            .emit(&mut Ipv6Packet::new_unchecked(&mut out[ETH..ETH + IP6])),
-            _ => {
-                self.drop(DropReason::NoRoute);
-                return None;
-            }
-        }
-        Some(ETH + ip_len)
-    }
-
-    /// Puts the Ethernet header on a packet written at `out[ETH..ETH + ip_total]`, or holds
-    /// it for resolution.
-    fn finish_frame(
-        &mut self,
-        now: Instant,
-        dst: IpAddr,
-        out: &mut [u8],
-        ip_total: usize,
-    ) -> Option<usize> {
-        let end = ETH + ip_total;
-        let mac = self.resolve(now, dst, &out[ETH..end])?;
-        let ethertype = if dst.is_ipv4() {
-            EtherType::Ipv4
-        } else {
-            EtherType::Ipv6
-        };
-        self.eth_header(out, mac, ethertype);
-        self.stats.tx_frames += 1;
-        Some(end)
-    }
-
-    fn emit_tcp(
-        &mut self,
-        now: Instant,
-        t: crate::Transmit,
-        payload: &[u8],
-        out: &mut [u8],
-    ) -> Option<usize> {
-        let (src, dst) = (t.tuple.local.ip(), t.tuple.remote.ip());
-        let l4_len = t.repr.header_len() + payload.len();
-        let ip_len = if dst.is_ipv4() { IP4 } else { IP6 };
-        let mtu = usize::from(self.config.mtu);
-        if ip_len + l4_len > mtu && !payload.is_empty() {
-            // Our own link is the bottleneck (an IPv6 path with the IPv4-sized MSS): a
-            // local PMTU signal; the connection resends at the smaller size.
-            let mss = mtu.saturating_sub(ip_len + 20) as u16;
-            self.endpoint.handle_path_mtu(t.tuple, mss);
-            self.drop(DropReason::TooBig);
-            return None;
-        }
-        let at = self.emit_ip(src, dst, IpProtocol::Tcp, l4_len, out)?;
-        let ph = pseudo(src, dst)?;
-        let seg = &mut out[at..at + l4_len];
-        seg[t.repr.header_len()..].copy_from_slice(payload);
-        let mut repr = t.repr;
-        repr.payload_len = payload.len();
-        repr.emit(&mut TcpPacket::new_unchecked(&mut seg[..]), Some(&ph));
-        self.finish_frame(now, dst, out, at - ETH + l4_len)
-    }
-
-    fn emit_udp(
-        &mut self,
-        now: Instant,
-        t: crate::udp::UdpTransmit,
-        payload: &[u8],
-        out: &mut [u8],
-    ) -> Option<usize> {
-        let dst = t.remote.ip();
-        let src = if t.local.ip().is_unspecified() {
-            match self.source_for(dst) {
-                Some(s) => s,
-                None => {
-                    self.drop(DropReason::NoRoute);
-                    return None;
-                }
-            }
-        } else {
-            t.local.ip()
-        };
-        let l4_len = UDP + t.len;
-        let at = self.emit_ip(src, dst, IpProtocol::Udp, l4_len, out)?;
-        let ph = pseudo(src, dst)?;
-        let dg = &mut out[at..at + l4_len];
-        dg[UDP..].copy_from_slice(&payload[..t.len]);
-        UdpRepr {
-            src_port: t.local.port(),
-            dst_port: t.remote.port(),
-            payload_len: t.len,
-        }
-        .emit(&mut UdpPacket::new_unchecked(&mut dg[..]), Some(&ph));
-        self.finish_frame(now, dst, out, at - ETH + l4_len)
     }
 
     // ----- timers ---------------------------------------------------------------------
 
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must run.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        match (self.endpoint.poll_timeout(), self.neighbors.next_retry()) {
+        match (self.ip.poll_timeout(), self.neighbors.next_retry()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -1264,12 +998,21 @@ impl Interface {
 
     /// Runs TCP timers and neighbour retries due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.endpoint.handle_timeout(now);
+        self.ip.handle_timeout(now);
         let mut asks = Vec::new();
         let dropped = self.neighbors.handle_timeout(now, |ip| asks.push(ip));
-        self.stats.drops[DropReason::NeighborUnreachable as usize] += dropped;
+        self.ip.count_n(DropReason::NeighborUnreachable, dropped);
         for ip in asks {
             self.request(ip);
         }
+    }
+}
+
+/// Our address of `remote`'s family (to fill an unspecified local address).
+fn source_for(config: &InterfaceConfig, link_local: Ipv6Addr, remote: IpAddr) -> Option<IpAddr> {
+    match remote {
+        IpAddr::V4(_) => config.ipv4.map(|(a, _)| IpAddr::V4(a)),
+        IpAddr::V6(r) if r.is_unicast_link_local() => Some(IpAddr::V6(link_local)),
+        IpAddr::V6(_) => Some(IpAddr::V6(config.ipv6.map_or(link_local, |(a, _)| a))),
     }
 }
