@@ -371,29 +371,36 @@ impl IpHost {
         let (Some((sport, dport)), true) = (ports, ok) else {
             return self.drop(DropReason::IcmpUnmatched);
         };
-        let local = SocketAddr::new(IpAddr::V4(q.src_addr()), sport);
-        let remote = SocketAddr::new(IpAddr::V4(q.dst_addr()), dport);
-        match (q.protocol(), reason) {
+        let tuple = FourTuple {
+            local: SocketAddr::new(IpAddr::V4(q.src_addr()), sport),
+            remote: SocketAddr::new(IpAddr::V4(q.dst_addr()), dport),
+        };
+        let what = match (q.protocol(), reason) {
             (IpProtocol::Tcp, Icmpv4DstUnreachable::FragRequired) => {
                 // RFC 1191: zero (old routers) says nothing usable; 68 is the IPv4 minimum.
                 let mtu = if mtu == 0 { 576 } else { mtu.max(68) };
-                let mss = mtu.saturating_sub((IP4 + 20) as u16);
-                if self
-                    .endpoint
-                    .handle_path_mtu(FourTuple { local, remote }, mss)
-                {
-                    Ok(IpArrival::IcmpDelivered)
-                } else {
-                    self.drop(DropReason::IcmpUnmatched)
-                }
+                Ok(mtu.saturating_sub((IP4 + 20) as u16))
             }
-            (IpProtocol::Udp, r) => {
-                let e = if r == Icmpv4DstUnreachable::PortUnreachable {
-                    UdpError::PortUnreachable
-                } else {
-                    UdpError::Unreachable
-                };
-                self.udp.handle_icmp_error(local, remote, e);
+            (_, Icmpv4DstUnreachable::PortUnreachable) => Err(UdpError::PortUnreachable),
+            _ => Err(UdpError::Unreachable),
+        };
+        self.deliver_icmp_error(q.protocol(), tuple, what)
+    }
+
+    /// Hands an ICMP error about `tuple` to its TCP connection (`Ok(mss)`: the path's
+    /// MSS) or UDP socket (`Err`).
+    fn deliver_icmp_error(
+        &mut self,
+        proto: IpProtocol,
+        tuple: FourTuple,
+        what: Result<u16, UdpError>,
+    ) -> Result<IpArrival, DropReason> {
+        match (proto, what) {
+            (IpProtocol::Tcp, Ok(mss)) if self.endpoint.handle_path_mtu(tuple, mss) => {
+                Ok(IpArrival::IcmpDelivered)
+            }
+            (IpProtocol::Udp, Err(e)) => {
+                self.udp.handle_icmp_error(tuple.local, tuple.remote, e);
                 Ok(IpArrival::IcmpDelivered)
             }
             _ => self.drop(DropReason::IcmpUnmatched),
@@ -437,31 +444,16 @@ impl IpHost {
         let (Some((sport, dport)), true) = (ports, q.src_addr() == dst) else {
             return self.drop(DropReason::IcmpUnmatched);
         };
-        let local = SocketAddr::new(IpAddr::V6(q.src_addr()), sport);
-        let remote = SocketAddr::new(IpAddr::V6(q.dst_addr()), dport);
-        match (q.next_header(), what) {
-            (IpProtocol::Tcp, Ok(mtu)) => {
-                let mss = mtu.clamp(1280, 65535) as u16 - (IP6 + 20) as u16;
-                if self
-                    .endpoint
-                    .handle_path_mtu(FourTuple { local, remote }, mss)
-                {
-                    Ok(IpArrival::IcmpDelivered)
-                } else {
-                    self.drop(DropReason::IcmpUnmatched)
-                }
-            }
-            (IpProtocol::Udp, Err(reason)) => {
-                let e = if reason == Icmpv6DstUnreachable::PortUnreachable {
-                    UdpError::PortUnreachable
-                } else {
-                    UdpError::Unreachable
-                };
-                self.udp.handle_icmp_error(local, remote, e);
-                Ok(IpArrival::IcmpDelivered)
-            }
-            _ => self.drop(DropReason::IcmpUnmatched),
-        }
+        let tuple = FourTuple {
+            local: SocketAddr::new(IpAddr::V6(q.src_addr()), sport),
+            remote: SocketAddr::new(IpAddr::V6(q.dst_addr()), dport),
+        };
+        let what = match what {
+            Ok(mtu) => Ok(mtu.clamp(1280, 65535) as u16 - (IP6 + 20) as u16),
+            Err(Icmpv6DstUnreachable::PortUnreachable) => Err(UdpError::PortUnreachable),
+            Err(_) => Err(UdpError::Unreachable),
+        };
+        self.deliver_icmp_error(q.next_header(), tuple, what)
     }
 
     // ----- output ---------------------------------------------------------------------

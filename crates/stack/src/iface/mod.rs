@@ -426,16 +426,16 @@ impl Interface {
     /// Packets held for a neighbour that just resolved, framed and queued.
     fn release(&mut self, mac: [u8; 6], held: VecDeque<Vec<u8>>) {
         for pkt in held {
-            let ethertype = if pkt.first().is_some_and(|b| b >> 4 == 6) {
-                EtherType::Ipv6
-            } else {
-                EtherType::Ipv4
-            };
-            let mut f = vec![0u8; ETH + pkt.len()];
-            self.eth_header(&mut f, mac, ethertype);
-            f[ETH..].copy_from_slice(&pkt);
-            self.ready.push_back(f);
+            self.queue_ip_frame(mac, &pkt);
         }
+    }
+
+    /// Frames the IP packet `pkt` to `mac` into the ready queue.
+    fn queue_ip_frame(&mut self, mac: [u8; 6], pkt: &[u8]) {
+        let mut f = vec![0u8; ETH + pkt.len()];
+        self.eth_header(&mut f, mac, ip_ethertype(pkt));
+        f[ETH..].copy_from_slice(pkt);
+        self.ready.push_back(f);
     }
 
     fn handle_ipv4(&mut self, now: Instant, payload: &[u8]) -> Arrival {
@@ -826,18 +826,9 @@ impl Interface {
 
     /// Frames a queued IP packet (resolving its next hop) into the ready queue.
     fn route_and_queue(&mut self, now: Instant, dst: IpAddr, pkt: Vec<u8>) {
-        let ethertype = if dst.is_ipv4() {
-            EtherType::Ipv4
-        } else {
-            EtherType::Ipv6
-        };
-        let Some(mac) = self.resolve(now, dst, &pkt) else {
-            return;
-        };
-        let mut f = vec![0u8; ETH + pkt.len()];
-        self.eth_header(&mut f, mac, ethertype);
-        f[ETH..].copy_from_slice(&pkt);
-        self.ready.push_back(f);
+        if let Some(mac) = self.resolve(now, dst, &pkt) {
+            self.queue_ip_frame(mac, &pkt);
+        }
     }
 
     /// The next-hop MAC of `dst`, or `None` when the packet was held (a request queued) or
@@ -883,7 +874,7 @@ impl Interface {
             Lookup::Known(mac) => Some(mac),
             Lookup::Held(ask) => {
                 if ask {
-                    self.request(hop);
+                    self.request(now, hop);
                 }
                 None
             }
@@ -895,7 +886,7 @@ impl Interface {
     }
 
     /// Queues an ARP request or a Neighbor Solicitation for `ip`.
-    fn request(&mut self, ip: IpAddr) {
+    fn request(&mut self, now: Instant, ip: IpAddr) {
         match ip {
             IpAddr::V4(target) => {
                 let Some((ours, _)) = self.config.ipv4 else {
@@ -927,22 +918,8 @@ impl Interface {
                 let dst = solicited_node(target);
                 let mut body = vec![0u8; ns.buffer_len()];
                 ns.emit(&mut Icmpv6Packet::new_unchecked(&mut body[..]), src, dst);
-                let mut pkt = vec![0u8; IP6 + body.len()];
-                Ipv6Repr {
-                    src_addr: src,
-                    dst_addr: dst,
-                    next_header: IpProtocol::Icmpv6,
-                    payload_len: body.len() as u16,
-                    hop_limit: 255,
-                    traffic_class: 0,
-                    flow_label: 0,
-                }
-                .emit(&mut Ipv6Packet::new_unchecked(&mut pkt[..]));
-                pkt[IP6..].copy_from_slice(&body);
-                let mut f = vec![0u8; ETH + pkt.len()];
-                self.eth_header(&mut f, multicast_mac(dst), EtherType::Ipv6);
-                f[ETH..].copy_from_slice(&pkt);
-                self.ready.push_back(f);
+                // To a multicast address: framed at once, never held.
+                self.queue_ip6(now, src, dst, IpProtocol::Icmpv6, 255, &body);
             }
         }
     }
@@ -975,11 +952,7 @@ impl Interface {
             let Some(mac) = self.resolve(now, dst, &out[ETH..ETH + n]) else {
                 continue;
             };
-            let ethertype = if dst.is_ipv4() {
-                EtherType::Ipv4
-            } else {
-                EtherType::Ipv6
-            };
+            let ethertype = ip_ethertype(&out[ETH..]);
             self.eth_header(out, mac, ethertype);
             self.tx_frames += 1;
             return Some(ETH + n);
@@ -1003,7 +976,7 @@ impl Interface {
         let dropped = self.neighbors.handle_timeout(now, |ip| asks.push(ip));
         self.ip.count_n(DropReason::NeighborUnreachable, dropped);
         for ip in asks {
-            self.request(ip);
+            self.request(now, ip);
         }
     }
 }
@@ -1014,5 +987,14 @@ fn source_for(config: &InterfaceConfig, link_local: Ipv6Addr, remote: IpAddr) ->
         IpAddr::V4(_) => config.ipv4.map(|(a, _)| IpAddr::V4(a)),
         IpAddr::V6(r) if r.is_unicast_link_local() => Some(IpAddr::V6(link_local)),
         IpAddr::V6(_) => Some(IpAddr::V6(config.ipv6.map_or(link_local, |(a, _)| a))),
+    }
+}
+
+/// The EtherType of an IP packet (from its version nibble).
+fn ip_ethertype(pkt: &[u8]) -> EtherType {
+    if pkt.first().is_some_and(|b| b >> 4 == 6) {
+        EtherType::Ipv6
+    } else {
+        EtherType::Ipv4
     }
 }
