@@ -4,12 +4,13 @@ use super::{workers, Daemon};
 use crate::config::{Driver, IpCidr, RouteTarget};
 use ctl::grammar::Prefix;
 use ctl::{Command, Handler, Response};
+use io::device::DeviceStats;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use vnet::ip4::RouteSource;
-use vnet::{Dpo, IfIndex, Interfaces};
+use vnet::{Dpo, IfIndex, Interfaces, Vnet};
 use wire::ipv4::Ipv4Cidr;
 use wire::ipv6::Ipv6Cidr;
 
@@ -28,17 +29,75 @@ fn cidr(p: Prefix) -> Result<IpCidr, String> {
     }
 }
 
-/// One interface's row of `show interfaces`.
-struct IfRow {
-    name: String,
-    index: IfIndex,
-    state: &'static str,
-    mtu: u16,
-    rx_packets: u64,
-    rx_bytes: u64,
-    tx_packets: u64,
-    tx_bytes: u64,
-    drops: u64,
+/// Every device's counters by interface, shared by the daemon (which adds and removes
+/// devices as interfaces come and go) with whoever lists interfaces on any thread
+/// (`show interfaces`, the status page): [`if_rows`] reads the live set.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceCounters(Arc<Mutex<Vec<DeviceEntry>>>);
+
+/// An interface and its device's counters.
+type DeviceEntry = (IfIndex, Arc<DeviceStats>);
+
+impl DeviceCounters {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<DeviceEntry>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Interface `idx`'s device counts into `stats` (replacing any earlier device).
+    pub fn insert(&self, idx: IfIndex, stats: Arc<DeviceStats>) {
+        let mut v = self.lock();
+        v.retain(|(i, _)| *i != idx);
+        v.push((idx, stats));
+    }
+
+    /// Interface `idx` has no device any more.
+    pub fn remove(&self, idx: IfIndex) {
+        self.lock().retain(|(i, _)| *i != idx);
+    }
+
+    fn get(&self, idx: IfIndex) -> Option<Arc<DeviceStats>> {
+        self.lock()
+            .iter()
+            .find(|(i, _)| *i == idx)
+            .map(|(_, s)| s.clone())
+    }
+}
+
+/// One interface's row of `show interfaces` (and of the status page).
+pub(crate) struct IfRow {
+    pub(crate) name: String,
+    pub(crate) index: IfIndex,
+    pub(crate) state: &'static str,
+    pub(crate) mtu: u16,
+    pub(crate) rx_packets: u64,
+    pub(crate) rx_bytes: u64,
+    pub(crate) tx_packets: u64,
+    pub(crate) tx_bytes: u64,
+    pub(crate) drops: u64,
+}
+
+/// Every interface as it is now, with its device's counters (zeros without a device).
+pub(crate) fn if_rows(vnet: &Vnet, devices: &DeviceCounters) -> Vec<IfRow> {
+    let ifs = vnet.interfaces();
+    ifs.iter()
+        .map(|i| {
+            let (rx, tx) = match devices.get(i.index) {
+                Some(s) => (s.rx_total(), s.tx_total()),
+                None => Default::default(),
+            };
+            IfRow {
+                name: i.name.clone(),
+                index: i.index,
+                state: if i.admin_up { "up" } else { "down" },
+                mtu: i.mtu,
+                rx_packets: rx.packets,
+                rx_bytes: rx.bytes,
+                tx_packets: tx.packets,
+                tx_bytes: tx.bytes,
+                drops: rx.drops + tx.drops,
+            }
+        })
+        .collect()
 }
 
 impl Daemon {
@@ -51,27 +110,7 @@ impl Daemon {
     }
 
     fn if_rows(&self) -> Vec<IfRow> {
-        let ifs = self.vnet.interfaces();
-        ifs.iter()
-            .map(|i| {
-                let port = self.ports.iter().find(|p| p.if_index == i.index);
-                let (rx, tx) = match port.and_then(|p| p.stats.as_ref()) {
-                    Some(s) => (s.rx_total(), s.tx_total()),
-                    None => Default::default(),
-                };
-                IfRow {
-                    name: i.name.clone(),
-                    index: i.index,
-                    state: if i.admin_up { "up" } else { "down" },
-                    mtu: i.mtu,
-                    rx_packets: rx.packets,
-                    rx_bytes: rx.bytes,
-                    tx_packets: tx.packets,
-                    tx_bytes: tx.bytes,
-                    drops: rx.drops + tx.drops,
-                }
-            })
-            .collect()
+        if_rows(&self.vnet, &self.devices)
     }
 
     fn show_interfaces(&self, as_json: bool) -> Response {

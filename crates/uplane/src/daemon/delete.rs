@@ -74,6 +74,7 @@ impl Daemon {
             bail!("{name} is not a hardware interface");
         };
         let port = self.ports.remove(pos);
+        self.devices.remove(idx);
         let mut devs: Vec<SharedDevice> = Vec::new();
         if port.dev.is_some() {
             // Every graph (worker) lets go of the device before its buffers are released.

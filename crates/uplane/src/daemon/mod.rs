@@ -72,6 +72,8 @@ pub struct Daemon {
     /// The worker the next rx queue goes to (round robin).
     next_worker: usize,
     pub(crate) ports: Vec<Port>,
+    /// Every port's device counters, shared with the status page.
+    pub(crate) devices: cli::DeviceCounters,
     pub(crate) start: Instant,
     pub(crate) log: VecDeque<String>,
     tap_count: u32,
@@ -101,6 +103,7 @@ impl Daemon {
             graphs: Graphs::Local(graphs),
             next_worker: 0,
             ports: Vec::new(),
+            devices: Default::default(),
             start: Instant::now(),
             log: VecDeque::new(),
             tap_count: 0,
@@ -170,11 +173,7 @@ impl Daemon {
         let status = services::StatusSource {
             start: self.start,
             vnet: self.vnet.clone(),
-            devices: self
-                .ports
-                .iter()
-                .filter_map(|p| p.stats.clone().map(|s| (p.if_index, s)))
-                .collect(),
+            devices: self.devices.clone(),
             graphs: self.graphs.stats(),
         };
         for w in 0..self.graphs.len() {
@@ -348,6 +347,9 @@ impl Daemon {
                 "  driver pg (packet generator); transmits into null-output".to_string(),
             ),
         };
+        if let Some(s) = &stats {
+            self.devices.insert(idx, s.clone());
+        }
         self.ports.push(Port {
             if_index: idx,
             name: name.to_string(),

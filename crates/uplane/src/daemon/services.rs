@@ -17,10 +17,10 @@
 //!   other paths 404, other methods 405, a request head over 8 KiB 431. Keep-alive unless
 //!   the request says `Connection: close` (or is HTTP/1.0 without keep-alive).
 
+use super::cli::{if_rows, DeviceCounters};
 use super::workers;
 use crate::config::ServiceConfig;
 use graph::GraphStats;
-use io::device::DeviceStats;
 use stack::ip::IpHost;
 use stack::{ConnectionHandle, Event, RecvError, SendError};
 use std::collections::HashMap;
@@ -68,8 +68,8 @@ pub struct StatusSource {
     pub start: Instant,
     /// Interfaces (names, state).
     pub vnet: Vnet,
-    /// Device counters by interface index (interfaces created at startup).
-    pub devices: Vec<(u32, Arc<DeviceStats>)>,
+    /// Device counters by interface, kept current as interfaces come and go.
+    pub devices: DeviceCounters,
     /// Every graph's node counters.
     pub graphs: Vec<Arc<GraphStats>>,
 }
@@ -93,23 +93,18 @@ impl StatusSource {
             "tx_bytes",
             "drops"
         );
-        let ifs = self.vnet.interfaces();
-        for i in ifs.iter() {
-            let (rx, tx) = match self.devices.iter().find(|(idx, _)| *idx == i.index) {
-                Some((_, s)) => (s.rx_total(), s.tx_total()),
-                None => Default::default(),
-            };
+        for r in if_rows(&self.vnet, &self.devices) {
             let _ = writeln!(
                 t,
                 "{:<16}{:>5} {:<6}{:>14}{:>16}{:>14}{:>16}{:>10}",
-                i.name,
-                i.index,
-                if i.admin_up { "up" } else { "down" },
-                rx.packets,
-                rx.bytes,
-                tx.packets,
-                tx.bytes,
-                rx.drops + tx.drops
+                r.name,
+                r.index,
+                r.state,
+                r.rx_packets,
+                r.rx_bytes,
+                r.tx_packets,
+                r.tx_bytes,
+                r.drops
             );
         }
         let e = host.endpoint().stats();
@@ -449,6 +444,7 @@ mod tests {
     //! The services against a client on a second `IpHost`, packets moved in memory.
     use super::*;
     use stack::ip::IpHostConfig;
+    use wire::ethernet::EthernetAddress;
 
     const SERVER: &str = "10.1.0.1";
 
@@ -461,6 +457,10 @@ mod tests {
 
     impl Net {
         fn new() -> Net {
+            Net::with_status(None)
+        }
+
+        fn with_status(status: Option<StatusSource>) -> Net {
             let mut server = IpHost::new(IpHostConfig::default());
             let list: Vec<ServiceConfig> = [("echo", 7), ("discard", 9), ("http", 80)]
                 .iter()
@@ -469,7 +469,7 @@ mod tests {
                     listen: format!("{SERVER}:{p}").parse().unwrap(),
                 })
                 .collect();
-            let services = Services::new(&mut server, &list, None).unwrap();
+            let services = Services::new(&mut server, &list, status).unwrap();
             let mut c = IpHostConfig::default();
             c.endpoint.secret = [9; 16];
             Net {
@@ -640,5 +640,66 @@ mod tests {
         // The echo connection ended (passive close: LAST-ACK, then gone); discard's lives.
         assert_eq!(n.services.connections(), 1);
         assert!(n.server.endpoint().stats().connections_closed >= 1);
+    }
+
+    #[test]
+    fn status_page_lists_an_interface_added_after_start_with_its_counters() {
+        let vnet = Vnet::new();
+        let devices = DeviceCounters::default();
+        let status = StatusSource {
+            start: Instant::now(),
+            vnet: vnet.clone(),
+            devices: devices.clone(),
+            graphs: Vec::new(),
+        };
+        let mut n = Net::with_status(Some(status));
+        let page = |n: &mut Net, sport: u16| {
+            let c = n.connect(80, sport);
+            let (r, eof) = n.exchange(c, b"GET /status HTTP/1.0\r\n\r\n");
+            assert!(eof);
+            text(&r)
+        };
+        let r = page(&mut n, 42000);
+        assert!(
+            r.starts_with("HTTP/1.1 200 ") && !r.contains("late0"),
+            "{r}"
+        );
+
+        // What `create host-interface` does after start: a vnet interface and its
+        // device's counters; then the device moves packets.
+        let idx = {
+            let mut ifs = vnet.interfaces_mut();
+            let idx = ifs
+                .add_hw("late0", EthernetAddress([2, 0, 0, 0, 0, 9]), "null-output")
+                .unwrap();
+            ifs.set_admin_up(idx, true).unwrap();
+            idx
+        };
+        let stats = io::device::DeviceStats::new(2, 1);
+        devices.insert(idx, stats.clone());
+        stats.rx[0].packets.add(3);
+        stats.rx[1].packets.add(4);
+        stats.rx[0].bytes.add(700);
+        stats.tx[0].packets.add(5);
+        stats.tx[0].bytes.add(640);
+        stats.tx[0].drops.add(1);
+        let r = page(&mut n, 42001);
+        let row: Vec<&str> = r
+            .lines()
+            .find(|l| l.starts_with("late0 "))
+            .unwrap_or_else(|| panic!("no late0 row: {r}"))
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            row,
+            ["late0", &idx.to_string(), "up", "7", "700", "5", "640", "1"],
+            "{r}"
+        );
+
+        // Deleted: gone from the page.
+        devices.remove(idx);
+        vnet.interfaces_mut().remove(idx).unwrap();
+        let r = page(&mut n, 42002);
+        assert!(!r.contains("late0"), "{r}");
     }
 }
