@@ -17,10 +17,16 @@ use crate::{FourTuple, Instant};
 /// counted in [`EndpointStats::control_dropped`] (a flood cannot grow the queue).
 const MAX_CONTROL_QUEUE: usize = 4096;
 
+/// How much longer IPv6's header is than IPv4's: what an IPv6 connection's MSS is short of
+/// the configured (IPv4) one.
+const IPV6_EXTRA: u16 = 20;
+
 /// Endpoint settings.
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
-    /// Shared by every connection.
+    /// Shared by every connection. `tcp.mss` is for IPv4; IPv6 connections use 20 bytes
+    /// less (IPv6's header is 40 bytes, IPv4's 20), so segments of either family fit the
+    /// same MTU.
     pub tcp: Arc<TcpConfig>,
     /// Key for ISNs, timestamp offsets and the table hash. Pick it at random in
     /// production; fix it in tests for replayable runs.
@@ -216,6 +222,8 @@ struct Slot {
 #[derive(Debug)]
 pub struct Endpoint {
     config: EndpointConfig,
+    /// `config.tcp` with the MSS for IPv6 (see [`EndpointConfig::tcp`]).
+    tcp6: Arc<TcpConfig>,
     isn: IsnGenerator,
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -241,8 +249,11 @@ impl Endpoint {
     /// An endpoint with no connections.
     pub fn new(config: EndpointConfig) -> Self {
         let hasher = SipBuildHasher::new(config.secret);
+        let mut tcp6 = (*config.tcp).clone();
+        tcp6.mss = tcp6.mss.saturating_sub(IPV6_EXTRA).max(1);
         Endpoint {
             isn: IsnGenerator::new(config.secret),
+            tcp6: Arc::new(tcp6),
             config,
             slots: Vec::new(),
             free: Vec::new(),
@@ -344,6 +355,15 @@ impl Endpoint {
         }
     }
 
+    /// The settings of a connection on `tuple`: the MSS fits its address family.
+    fn tcp_config(&self, tuple: &FourTuple) -> Arc<TcpConfig> {
+        if tuple.local.is_ipv4() {
+            self.config.tcp.clone()
+        } else {
+            self.tcp6.clone()
+        }
+    }
+
     /// Opens a connection (its SYN comes out of [`poll_transmit`](Self::poll_transmit)).
     pub fn connect(
         &mut self,
@@ -359,7 +379,7 @@ impl Endpoint {
             return Err(ConnectError::TupleInUse);
         }
         let conn = Connection::connect(
-            self.config.tcp.clone(),
+            self.tcp_config(&tuple),
             now,
             tuple,
             self.isn.isn(now, &tuple),
@@ -602,7 +622,7 @@ impl Endpoint {
         }
         l.syn_queue += 1;
         let conn = Connection::accept(
-            self.config.tcp.clone(),
+            self.tcp_config(&tuple),
             now,
             tuple,
             syn,
@@ -630,7 +650,7 @@ impl Endpoint {
             .cookie(now, &tuple, syn.seq_number, syn.max_seg_size.unwrap_or(536));
         // Build the SYN-ACK with the same code as a stateful one, then forget it.
         let mut c = Connection::accept(
-            self.config.tcp.clone(),
+            self.tcp_config(&tuple),
             now,
             tuple,
             &syn,
@@ -690,7 +710,7 @@ impl Endpoint {
             ..TcpRepr::default()
         };
         let mut conn = Connection::accept_cookie(
-            self.config.tcp.clone(),
+            self.tcp_config(&tuple),
             now,
             tuple,
             &syn,

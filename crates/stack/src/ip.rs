@@ -134,7 +134,8 @@ fn quoted_ports(l4: &[u8]) -> Option<(u16, u16)> {
     ))
 }
 
-/// Clamps the TCP MSS of `endpoint` to fit `mtu` (IPv4 and TCP headers off).
+/// Clamps the TCP MSS of `endpoint` to fit `mtu` (IPv4 and TCP headers off; the endpoint
+/// takes IPv6's 20 extra header bytes off for IPv6 connections).
 pub(crate) fn clamp_mss(mtu: u16, endpoint: &mut EndpointConfig) {
     let mss_cap = mtu.saturating_sub((IP4 + 20) as u16).max(64);
     if endpoint.tcp.mss > mss_cap {
@@ -560,24 +561,15 @@ impl IpHost {
         let ip_len = if dst.is_ipv4() { IP4 } else { IP6 };
         let mtu = usize::from(self.config.mtu);
         if ip_len + l4_len > mtu && !payload.is_empty() {
-            // Our own MTU is the bottleneck (IPv6 with the IPv4-sized MSS): a local PMTU
-            // signal; the connection resends at the smaller size.
+            // Never larger than our MTU. The MSS clamp in `new` and the endpoint's
+            // per-family MSS keep segments within it; should one not fit anyway, it is a
+            // local PMTU signal and the connection resends at the smaller size.
             let mss = mtu.saturating_sub(ip_len + 20) as u16;
             self.endpoint.handle_path_mtu(t.tuple, mss);
             self.count(DropReason::TooBig);
             return None;
         }
         let mut repr = t.repr;
-        if dst.is_ipv6() && repr.flags.contains(TcpFlags::SYN) {
-            // The endpoint's MSS is sized for IPv4: over IPv6 the headers are 20 bytes
-            // longer. Advertise what fits, and send no more than that either.
-            let v6_mss = mtu.saturating_sub(IP6 + 20) as u16;
-            if repr.max_seg_size.is_some_and(|m| m > v6_mss) {
-                repr.max_seg_size = Some(v6_mss);
-            }
-            self.endpoint.handle_path_mtu(t.tuple, v6_mss);
-        }
-        let l4_len = repr.header_len() + payload.len();
         let at = self.emit_ip(src, dst, IpProtocol::Tcp, l4_len, out)?;
         let ph = pseudo(src, dst)?;
         let seg = &mut out[at..at + l4_len];
