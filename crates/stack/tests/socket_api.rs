@@ -124,8 +124,8 @@ fn tcp_both_ways_ipv6_through_nd() {
     let down = pattern(100_000, 4);
     let (got_a, got_b) = transfer(&mut link, "[fd00::2]:8080".parse().unwrap(), &up, &down);
     assert!(got_b == up && got_a == down, "bytes identical both ways");
-    // The SYNs advertise an MSS sized for IPv6's larger headers (the IP host's clamp), so
-    // no segment is too big for the link and nothing is dropped.
+    // The SYNs advertise an MSS sized for IPv6's larger headers (the endpoint's per-family
+    // MSS), so no segment is too big for the link and nothing is dropped.
     assert_eq!(link.a.iface().stats().total_drops(), 0);
     assert_eq!(link.b.iface().stats().total_drops(), 0);
 }
