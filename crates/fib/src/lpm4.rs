@@ -21,10 +21,11 @@ pub const DEFAULT_GROUPS4: u32 = 1 << 16;
 
 /// Addresses looked up per batch in the bulk form: all root entries of a batch are loaded
 /// first (independent loads the CPU overlaps), then the few group entries. 256 (a frame)
-/// measured best against 32 and 64; an explicit `_mm_prefetch` pass, as `rte_lpm` does,
-/// measured no faster, so there is none (and no `unsafe`). On ~1M random-keyed prefixes
-/// the bound is the TLB, not the loop, so the root and the groups live in mappings advised
-/// for transparent huge pages (`sys::mmap::HugeSlice`): `lpm4-bulk` went from 82–143 M/s
+/// measured best against 32 and 64; an explicit prefetch pass just before it, as `rte_lpm`
+/// does, measured no faster: a prefetch pays only when issued early, interleaved with other
+/// work ([`Lpm4Table::prefetch`], which `ip4-lookup` calls while reading headers). On ~1M
+/// random-keyed prefixes the bound is the TLB, not the loop, so the root and the groups
+/// live in mappings advised for transparent huge pages (`sys::mmap::HugeSlice`): `lpm4-bulk` went from 82–143 M/s
 /// (ratio to DPDK's `rte_lpm` on 4 KiB pages 0.70–1.30) to 140–173 M/s (1.21–1.52), three
 /// runs each on the shared 2-core KVM guest, with 74 MiB of `AnonHugePages` in use.
 const BATCH: usize = 256;
@@ -151,6 +152,14 @@ impl Lpm4Table {
     #[inline(always)]
     pub fn lookup_raw(&self, addr: u32) -> u32 {
         self.t.lookup4(addr)
+    }
+
+    /// Starts loading the root entry a lookup of `addr` reads (a software prefetch), so
+    /// that lookup, issued after other work, finds it in the cache. `ip4-lookup` prefetches
+    /// every packet's entry while reading the destinations, before its bulk lookup.
+    #[inline(always)]
+    pub fn prefetch(&self, addr: u32) {
+        sys::prefetch::read(&self.t.root[(addr >> 8) as usize]);
     }
 
     /// Looks up `addrs` (host order) into `out` ([`NO_ROUTE`] where nothing matches).

@@ -9,12 +9,14 @@
 //! - [`netdev`] does interface ioctls (flags, MTU, MAC, TAP setup), [`netns`] `setns`,
 //!   [`packet`] AF_PACKET sockets and their TPACKET_V3 rings, [`xsk`] AF_XDP sockets, UMEM
 //!   and rings;
-//! - [`tsc`] reads the time-stamp counter for per-node clocks and calibrates it once.
+//! - [`tsc`] reads the time-stamp counter for per-node clocks and calibrates it once;
+//! - [`prefetch`] hints the CPU to load a cache line early (table lookups).
 
 pub mod mmap;
 pub mod netdev;
 pub mod netns;
 pub mod packet;
+pub mod prefetch;
 pub mod tsc;
 pub mod xsk;
 

@@ -1,0 +1,24 @@
+//! Software prefetch: a hint that a cache line will be read soon.
+//!
+//! A lookup node issues it for the table entry a packet needs as soon as it knows the key,
+//! and resolves the packet later (VPP's and DPDK's loop shape), so the cache misses of a
+//! large table overlap other work. Unlike a plain load, a prefetch retires without waiting
+//! for the line, so it does not stall the CPU's reorder window.
+
+/// Starts loading the cache line holding `*r` into every cache level. A hint only: no
+/// effect on memory or results; a no-op where the target has no such instruction.
+#[inline(always)]
+pub fn read<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: PREFETCHT0 (SSE, in the x86_64 baseline) is a hint with no architectural
+        // effect that never faults, whatever the address; `r` is a valid reference anyway.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                (r as *const T).cast::<i8>(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
