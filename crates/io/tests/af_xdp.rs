@@ -25,6 +25,10 @@ use wire::{EtherType, IpProtocol};
 
 const MAC: [u8; 6] = [0x02, 0, 0, 0, 0x79, 2];
 
+/// Buffers in each test's pool: enough for the default rings of one queue (9216 frames
+/// held when every ring is full) and the test's own traffic.
+const POOL: u32 = 16384;
+
 fn setup(lab: &mut Lab, subnet: u8, pool: &std::sync::Arc<buf::BufferPool>) -> AfXdp {
     setup_with(lab, subnet, pool, |_| {})
 }
@@ -128,7 +132,7 @@ fn ping(lab: &Lab, to: &str) -> std::process::Child {
 fn kernel_pings_through_af_xdp_and_blocked_sources_are_dropped_in_xdp() {
     require_root!();
     let mut lab = Lab::new();
-    let (pool, mut cache) = pool(4096);
+    let (pool, mut cache) = pool(POOL);
     let mut dev = setup(&mut lab, 1, &pool);
     let info = dev.hw_info().to_string();
     assert!(info.contains("AF_XDP copy"), "{info}");
@@ -235,13 +239,40 @@ fn kernel_pings_through_af_xdp_and_blocked_sources_are_dropped_in_xdp() {
     drop_lab(lab);
 }
 
+/// A pool that the rings could empty is refused before anything is opened: the fill ring
+/// would starve. The error says how many buffers the rings hold.
+#[test]
+fn a_pool_smaller_than_the_rings_is_refused() {
+    let (pool, _cache) = pool(4096);
+    let mut cfg = AfXdpConfig::new("lo");
+    let needed = cfg.ring.frames_held();
+    assert_eq!(needed, 4096 + 2048 + 1024 + 2048);
+    match AfXdp::open(&cfg, &pool) {
+        Err(e @ io::device::DeviceError::PoolTooSmall { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("4096 buffers") && text.contains("9216"),
+                "{text}"
+            );
+        }
+        other => panic!("expected PoolTooSmall, got {other:?}"),
+    }
+    // Two queues need twice as many.
+    let (big, _c) = common::pool(needed as u32 + 1);
+    cfg.queues = 2;
+    assert!(matches!(
+        AfXdp::open(&cfg, &big),
+        Err(io::device::DeviceError::PoolTooSmall { needed: n, .. }) if n == 2 * needed
+    ));
+}
+
 /// The same ping through the graph: `af-xdp-input` → `test-echo` → `af-xdp-output`; when
 /// the graph drops, its nodes release the device and every buffer is back in the pool.
 #[test]
 fn graph_nodes_carry_packets() {
     require_root!();
     let mut lab = Lab::new();
-    let pool = buf::BufferPool::new(&buf::PoolConfig::new(4096)).unwrap();
+    let pool = buf::BufferPool::new(&buf::PoolConfig::new(POOL)).unwrap();
     let dev = setup(&mut lab, 5, &pool);
     let stats = dev.stats().clone();
     let dev = io::device::shared(dev);
@@ -338,7 +369,7 @@ fn reflect_udp(data: &mut [u8]) -> bool {
 fn one_socket_per_queue_on_a_multi_queue_veth() {
     require_root!();
     let mut lab = Lab::new();
-    let (pool, mut cache) = pool(8192);
+    let (pool, mut cache) = pool(POOL);
     let mut dev = setup_with(&mut lab, 7, &pool, |c| {
         c.queues = 2;
         c.ring.fill_size = 1024;
@@ -419,7 +450,7 @@ fn one_socket_per_queue_on_a_multi_queue_veth() {
 fn kernel_ring_full_drops_are_counted() {
     require_root!();
     let mut lab = Lab::new();
-    let (pool, mut cache) = pool(4096);
+    let (pool, mut cache) = pool(POOL);
     let mut dev = setup_with(&mut lab, 8, &pool, |c| c.ring.rx_size = 64);
     let mut frame = buf::Frame::new();
     dev.rx_burst(0, &mut cache, &mut frame); // fills the fill ring
@@ -468,7 +499,7 @@ fn h1_rx_packets(lab: &Lab) -> u64 {
 fn a_whole_frame_goes_out_in_one_tx_burst() {
     require_root!();
     let mut lab = Lab::new();
-    let (pool, mut cache) = pool(4096);
+    let (pool, mut cache) = pool(POOL);
     let mut dev = setup(&mut lab, 9, &pool);
     let before = h1_rx_packets(&lab);
     let mut f = buf::Frame::new();

@@ -224,7 +224,7 @@ fn udp_receive_queue_is_bounded() {
     let a = link.a.udp_bind("0.0.0.0:1000".parse().unwrap()).unwrap();
     let b = link.b.udp_bind("10.0.0.2:2000".parse().unwrap()).unwrap();
     let to = link.b.local_addr(b).unwrap();
-    // Resolve B first: at most 16 packets wait for a neighbour.
+    // Resolve B first, so that the 300 datagrams go out at once.
     link.a.udp_send_to(a, &[7; 10], to).unwrap();
     link.run_until(SECONDS, |_| false);
     let mut buf = [0u8; 64];

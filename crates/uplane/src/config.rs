@@ -131,6 +131,9 @@ pub struct InterfaceConfig {
     pub mac: Option<EthernetAddress>,
     /// Driver `pcap` only: its files and replay pace.
     pub pcap: Option<PcapConfig>,
+    /// Driver `af_xdp` only: its sockets' rings (`rx-ring-size`, `tx-ring-size`; the fill
+    /// and completion rings are twice those), the defaults unless given.
+    pub xdp_rings: Option<sys::xsk::XskConfig>,
 }
 
 /// The files of a `driver = "pcap"` interface (`rx-file`, `tx-file`, `timing`, `rx-loop`,
@@ -269,6 +272,8 @@ struct RawInterface {
     timing: Option<Spanned<String>>,
     rx_loop: Option<Spanned<bool>>,
     tx_resolution: Option<Spanned<String>>,
+    rx_ring_size: Option<Spanned<u32>>,
+    tx_ring_size: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -431,6 +436,8 @@ impl Config {
 
         let mut names = HashSet::new();
         let mut interfaces = Vec::new();
+        // Buffers the AF_XDP interfaces' rings hold when full, and their names.
+        let mut xdp_held: (u64, Vec<String>) = (0, Vec::new());
         for (i, r) in raw.interface.iter().enumerate() {
             let f = |name: &str| format!("interface[{i}].{name}");
             let name = r.name.get_ref();
@@ -516,6 +523,32 @@ impl Config {
                 None => None,
             };
             let pcap = pcap_config(loc, r, driver, &f)?;
+            let xdp_rings = xdp_rings(loc, r, driver, &f)?;
+            if let Some(rings) = &xdp_rings {
+                // One socket per worker at most (per kernel rx queue, up to the workers).
+                let held = rings.frames_held() * u64::from(workers.max(1));
+                xdp_held.0 += held;
+                xdp_held.1.push(name.clone());
+                if xdp_held.0 > u64::from(buf::BufferPool::MAX_BUFFERS) {
+                    let at = r
+                        .rx_ring_size
+                        .as_ref()
+                        .map_or(r.driver.span(), Spanned::span);
+                    let (line, column) = loc.at(at.start);
+                    return Err(ConfigError {
+                        file: loc.file.to_path_buf(),
+                        line,
+                        column,
+                        field: f("rx-ring-size"),
+                        message: format!(
+                            "the AF_XDP rings of the interfaces up to this one hold {} buffers, \
+                             more than a pool can have ({}): make the rings smaller",
+                            xdp_held.0,
+                            buf::BufferPool::MAX_BUFFERS
+                        ),
+                    });
+                }
+            }
             interfaces.push(InterfaceConfig {
                 name: name.clone(),
                 driver,
@@ -524,8 +557,37 @@ impl Config {
                 mtu,
                 mac,
                 pcap,
+                xdp_rings,
             });
         }
+        let buffers = if xdp_held.1.is_empty() {
+            buffers
+        } else {
+            // The rings can hold this many at once; the graphs need some beyond that.
+            let needed = xdp_held.0 + u64::from(GRAPH_BUFFERS) * u64::from(workers.max(1));
+            let needed = needed.min(u64::from(buf::BufferPool::MAX_BUFFERS)) as u32;
+            match &raw.buffers.count {
+                Some(c) if *c.get_ref() < needed => {
+                    return Err(loc.err(
+                        c,
+                        "buffers.count",
+                        format!(
+                            "{} buffers cannot keep the AF_XDP rings full: the rings of {} \
+                             hold up to {} buffers when full (fill + rx + tx + completion, \
+                             one socket per worker at most) and each of {} graph(s) needs {} \
+                             more: at least {needed} (or smaller rx-ring-size / tx-ring-size)",
+                            c.get_ref(),
+                            xdp_held.1.join(", "),
+                            xdp_held.0,
+                            workers.max(1),
+                            GRAPH_BUFFERS
+                        ),
+                    ))
+                }
+                Some(_) => buffers,
+                None => buffers.max(needed),
+            }
+        };
 
         let mut routes = Vec::new();
         for (i, r) in raw.route.iter().enumerate() {
@@ -736,6 +798,58 @@ impl Config {
             services,
         })
     }
+}
+
+/// Buffers each graph (worker thread) needs beyond what AF_XDP rings hold: its buffer
+/// cache (up to 512), frames queued between nodes, packets waiting for ARP/ND.
+const GRAPH_BUFFERS: u32 = 2048;
+
+/// The AF_XDP rings of interface `r`: `rx-ring-size` and `tx-ring-size` (powers of two in
+/// 64..=16384; fill and completion rings twice those), only for `driver = "af_xdp"`, which
+/// gets the defaults (rx 2048, tx 1024) for what is not given.
+fn xdp_rings(
+    loc: &Locator<'_>,
+    r: &RawInterface,
+    driver: Driver,
+    f: &dyn Fn(&str) -> String,
+) -> Result<Option<sys::xsk::XskConfig>, ConfigError> {
+    use sys::xsk::XskConfig;
+    let fields = [
+        ("rx-ring-size", &r.rx_ring_size),
+        ("tx-ring-size", &r.tx_ring_size),
+    ];
+    if driver != Driver::AfXdp {
+        if let Some((field, Some(v))) = fields.into_iter().find(|(_, v)| v.is_some()) {
+            return Err(loc.err(
+                v,
+                f(field),
+                format!(
+                    "only for driver \"af_xdp\" (this interface's driver is {:?})",
+                    r.driver.get_ref()
+                ),
+            ));
+        }
+        return Ok(None);
+    }
+    let mut sizes = [XskConfig::DEFAULT_RX, XskConfig::DEFAULT_TX];
+    for ((field, v), size) in fields.into_iter().zip(&mut sizes) {
+        if let Some(v) = v {
+            let n = *v.get_ref();
+            if !n.is_power_of_two() || !(XskConfig::MIN_RING..=XskConfig::MAX_RING).contains(&n) {
+                return Err(loc.err(
+                    v,
+                    f(field),
+                    format!(
+                        "{n} is not a power of two in {}..={} (descriptors)",
+                        XskConfig::MIN_RING,
+                        XskConfig::MAX_RING
+                    ),
+                ));
+            }
+            *size = n;
+        }
+    }
+    Ok(Some(XskConfig::with_rings(sizes[0], sizes[1])))
 }
 
 /// Checks the pcap fields of interface `r`: only for `driver = "pcap"`, which needs at least
@@ -988,6 +1102,42 @@ listen = "10.1.0.1:7"
         assert_eq!(c.neighbors[0].ip, "10.2.0.2".parse::<IpAddr>().unwrap());
     }
 
+    /// AF_XDP rings: defaults, sizes given, and a pool sized to hold them when
+    /// `buffers.count` is not given (one socket per worker at most).
+    #[test]
+    fn af_xdp_rings_and_the_pool_that_holds_them() {
+        let lan = "[[interface]]\nname = \"lan\"\ndriver = \"af_xdp\"\nhost-if = \"l\"\n";
+        let c = parse(lan).unwrap();
+        let r = c.interfaces[0].xdp_rings.unwrap();
+        assert_eq!(
+            (r.rx_size, r.fill_size, r.tx_size, r.comp_size),
+            (2048, 4096, 1024, 2048)
+        );
+        assert_eq!(
+            c.buffers,
+            16 * 1024,
+            "9216 held + 2048 fit the usual default"
+        );
+        let c = parse(&format!("{lan}rx-ring-size = 8192\ntx-ring-size = 512\n")).unwrap();
+        let r = c.interfaces[0].xdp_rings.unwrap();
+        assert_eq!(
+            (r.rx_size, r.fill_size, r.tx_size, r.comp_size),
+            (8192, 16384, 512, 1024)
+        );
+        assert_eq!(c.buffers, 8192 + 16384 + 512 + 1024 + 2048);
+        // Two interfaces, two workers: 4 sockets of 9216, 2 graphs of 2048.
+        let two = format!("[cpu]\nworkers = 2\n{lan}{}", lan.replace("lan", "wan"));
+        assert_eq!(parse(&two).unwrap().buffers, 4 * 9216 + 2 * 2048);
+        // Given and enough: kept.
+        let c = parse(&format!("[buffers]\ncount = 65536\n{two}")).unwrap();
+        assert_eq!(c.buffers, 65536);
+        assert!(parse(&format!("[buffers]\ncount = 40959\n{two}")).is_err());
+        // Other drivers have no rings here and leave the pool alone.
+        let c = parse("[[interface]]\nname = \"a\"\ndriver = \"af_packet\"\nhost-if = \"e\"\n")
+            .unwrap();
+        assert_eq!((c.interfaces[0].xdp_rings, c.buffers), (None, 16 * 1024));
+    }
+
     #[test]
     fn empty_file_is_all_defaults() {
         let c = parse("").unwrap();
@@ -1023,6 +1173,10 @@ listen = "10.1.0.1:7"
             ("[[interface]]\nname = \"a\"\ndriver = \"pcap\"\ntx-file = \"/tmp/x.pcap\"\ntiming = \"slow\"\n", "interface[0].timing", 5, "full-speed"),
             ("[[interface]]\nname = \"a\"\ndriver = \"pcap\"\ntx-file = \"/tmp/x.pcap\"\ntx-resolution = \"ms\"\n", "interface[0].tx-resolution", 5, "micro"),
             ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\ntx-file = \"/tmp/x.pcap\"\n", "interface[0].tx-file", 4, "only for driver"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"af_xdp\"\nhost-if = \"e\"\nrx-ring-size = 3000\n", "interface[0].rx-ring-size", 5, "power of two in 64..=16384"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"af_xdp\"\nhost-if = \"e\"\ntx-ring-size = 32\n", "interface[0].tx-ring-size", 5, "power of two"),
+            ("[[interface]]\nname = \"a\"\ndriver = \"af_packet\"\nhost-if = \"e\"\nrx-ring-size = 4096\n", "interface[0].rx-ring-size", 5, "only for driver \"af_xdp\""),
+            ("[buffers]\ncount = 16384\n[[interface]]\nname = \"a\"\ndriver = \"af_xdp\"\nhost-if = \"e\"\n[[interface]]\nname = \"b\"\ndriver = \"af_xdp\"\nhost-if = \"f\"\n", "buffers.count", 2, "at least 20480"),
             ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\n[[neighbor]]\ninterface = \"b\"\nip = \"10.0.0.2\"\nmac = \"02:00:00:00:00:02\"\n", "neighbor[0].interface", 5, "not an interface"),
             ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\n[[neighbor]]\ninterface = \"a\"\nip = \"10.0.0.300\"\nmac = \"02:00:00:00:00:02\"\n", "neighbor[0].ip", 6, "IP address"),
             ("[[interface]]\nname = \"a\"\ndriver = \"tap\"\n[[neighbor]]\ninterface = \"a\"\nip = \"10.0.0.3\"\nmac = \"02:00\"\n", "neighbor[0].mac", 7, "MAC address"),

@@ -67,8 +67,10 @@ pub struct AfXdpConfig {
     /// Queues (one AF_XDP socket each, bound to the interface's rx/tx queue of that number).
     pub queues: usize,
     /// Ring sizes. `frame_size` must be the pool's chunk size. The fill ring is kept full
-    /// from the pool, so give the pool well more buffers than `fill_size` plus what is in
-    /// flight on rx and tx (the default 2048 wants a pool of 4096 or more).
+    /// from the pool, and every ring can hold pool buffers at once: [`AfXdp::open`] wants
+    /// a pool of at least `queues` x [`XskConfig::frames_held`] buffers (9216 per queue
+    /// with the default rings), and the pool should have room beyond that for the graph's
+    /// threads and for other devices.
     pub ring: XskConfig,
     /// Try a zero-copy bind first (falls back to copy mode).
     pub zero_copy: bool,
@@ -77,8 +79,9 @@ pub struct AfXdpConfig {
 }
 
 impl AfXdpConfig {
-    /// One queue on `host_if`: fill and completion rings of 2048, rx and tx of 1024,
-    /// zero-copy if the driver has it, everything redirected to uplane.
+    /// One queue on `host_if`: rx ring 2048, fill 4096, tx 1024, completion 2048
+    /// ([`XskConfig::default`]), zero-copy if the driver has it, everything redirected to
+    /// uplane.
     pub fn new(host_if: &str) -> AfXdpConfig {
         AfXdpConfig {
             host_if: host_if.to_string(),
@@ -159,6 +162,15 @@ impl AfXdp {
             return Err(DeviceError::Config(
                 "frame_size must be the pool's chunk size",
             ));
+        }
+        let needed = cfg.ring.frames_held() * cfg.queues as u64;
+        if needed > u64::from(pool.capacity()) {
+            // The rings could hold every buffer: the fill ring would starve.
+            return Err(DeviceError::PoolTooSmall {
+                ifname: cfg.host_if.clone(),
+                buffers: pool.capacity(),
+                needed,
+            });
         }
         let os = |what: &'static str| {
             let ifname = cfg.host_if.clone();

@@ -76,6 +76,19 @@ pub enum DeviceError {
     /// A configuration value is out of range.
     #[error("bad configuration: {0}")]
     Config(&'static str),
+    /// The buffer pool is smaller than what the device's rings can hold at once.
+    #[error(
+        "{ifname}: the buffer pool has {buffers} buffers, fewer than the {needed} the \
+         device's rings can hold (raise buffers.count or make the rings smaller)"
+    )]
+    PoolTooSmall {
+        /// The host interface.
+        ifname: String,
+        /// The pool's buffers.
+        buffers: u32,
+        /// What the rings of every queue hold when full.
+        needed: u64,
+    },
 }
 
 /// A counter with one writer (the thread running the queue) and any number of readers.

@@ -10,8 +10,17 @@ use crate::{Instant, SECONDS};
 
 /// Entries the cache holds at most; a new neighbour beyond that is not resolved.
 pub(crate) const MAX_ENTRIES: usize = 4096;
-/// Packets held per unresolved neighbour.
-pub(crate) const MAX_PENDING: usize = 16;
+/// Bytes of IP packets held per unresolved neighbour (Linux's default `unres_qlen_bytes`
+/// holds about as many small packets): enough for a burst of new connections' SYNs to a
+/// neighbour not yet resolved, which would otherwise wait for their retransmission.
+pub(crate) const MAX_PENDING_BYTES: usize = 64 * 1024;
+/// Packets held per unresolved neighbour, whatever their size.
+pub(crate) const MAX_PENDING: usize = 1024;
+/// Bytes held for all neighbours together (bounds the cache's memory under a flood of
+/// destinations that never answer).
+pub(crate) const MAX_HELD_BYTES: usize = 1024 * 1024;
+/// A held packet's cost beyond its bytes, for the byte bounds (its allocation).
+const PACKET_OVERHEAD: usize = 64;
 /// Requests sent before the held packets are dropped.
 const MAX_TRIES: u8 = 3;
 /// Time between requests.
@@ -22,6 +31,8 @@ struct Entry {
     mac: Option<[u8; 6]>,
     tries: u8,
     pending: VecDeque<Vec<u8>>,
+    /// `pending`'s cost in bytes (see `PACKET_OVERHEAD`).
+    pending_bytes: usize,
 }
 
 /// What to do with an IP packet for a neighbour.
@@ -39,6 +50,8 @@ pub(crate) enum Lookup {
 pub(crate) struct NeighborCache {
     entries: HashMap<IpAddr, Entry, SipBuildHasher>,
     retries: VecDeque<(Instant, IpAddr)>,
+    /// The sum of every entry's `pending_bytes`.
+    held_bytes: usize,
 }
 
 impl NeighborCache {
@@ -46,6 +59,7 @@ impl NeighborCache {
         NeighborCache {
             entries: HashMap::with_hasher(SipBuildHasher::new(secret)),
             retries: VecDeque::new(),
+            held_bytes: 0,
         }
     }
 
@@ -61,11 +75,17 @@ impl NeighborCache {
         if !self.entries.contains_key(&ip) && self.entries.len() >= MAX_ENTRIES {
             return Lookup::Full;
         }
+        let cost = packet.len() + PACKET_OVERHEAD;
+        if self.held_bytes + cost > MAX_HELD_BYTES {
+            return Lookup::Full;
+        }
         let e = self.entries.entry(ip).or_default();
-        if e.pending.len() >= MAX_PENDING {
+        if e.pending.len() >= MAX_PENDING || e.pending_bytes + cost > MAX_PENDING_BYTES {
             return Lookup::Full;
         }
         e.pending.push_back(packet.to_vec());
+        e.pending_bytes += cost;
+        self.held_bytes += cost;
         let first = e.tries == 0;
         if first {
             e.tries = 1;
@@ -82,6 +102,7 @@ impl NeighborCache {
         let e = self.entries.entry(ip).or_default();
         e.mac = Some(mac);
         e.tries = 0;
+        self.held_bytes -= core::mem::take(&mut e.pending_bytes);
         std::mem::take(&mut e.pending)
     }
 
@@ -115,6 +136,7 @@ impl NeighborCache {
             }
             if e.tries >= MAX_TRIES {
                 dropped += e.pending.len() as u64;
+                self.held_bytes -= e.pending_bytes;
                 self.entries.remove(&ip);
                 continue;
             }
@@ -123,5 +145,75 @@ impl NeighborCache {
             request(ip);
         }
         dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(i: u32) -> IpAddr {
+        IpAddr::V4((0x0a00_0000 + i).into())
+    }
+
+    #[test]
+    fn holds_a_burst_of_small_packets_then_releases_them() {
+        let mut c = NeighborCache::new([1; 16]);
+        let syn = [0u8; 60];
+        assert_eq!(c.lookup_or_hold(0, ip(1), &syn), Lookup::Held(true));
+        for _ in 1..256 {
+            assert_eq!(c.lookup_or_hold(0, ip(1), &syn), Lookup::Held(false));
+        }
+        assert_eq!(c.held_bytes, 256 * (60 + PACKET_OVERHEAD));
+        let held = c.learn(ip(1), [2; 6]);
+        assert_eq!(held.len(), 256);
+        assert_eq!(c.held_bytes, 0);
+        assert_eq!(c.lookup_or_hold(0, ip(1), &syn), Lookup::Known([2; 6]));
+    }
+
+    #[test]
+    fn per_neighbour_bounds_in_bytes_and_packets() {
+        let mut c = NeighborCache::new([1; 16]);
+        let big = [0u8; 1500];
+        let fit = MAX_PENDING_BYTES / (1500 + PACKET_OVERHEAD);
+        for _ in 0..fit {
+            assert!(matches!(c.lookup_or_hold(0, ip(1), &big), Lookup::Held(_)));
+        }
+        assert_eq!(c.lookup_or_hold(0, ip(1), &big), Lookup::Full);
+        // Another neighbour still has room.
+        assert_eq!(c.lookup_or_hold(0, ip(2), &big), Lookup::Held(true));
+        let mut c = NeighborCache::new([1; 16]);
+        for _ in 0..MAX_PENDING {
+            assert!(matches!(c.lookup_or_hold(0, ip(1), &[]), Lookup::Held(_)));
+        }
+        assert_eq!(c.lookup_or_hold(0, ip(1), &[]), Lookup::Full);
+    }
+
+    #[test]
+    fn all_neighbours_together_are_bounded_and_timeouts_give_the_bytes_back() {
+        let mut c = NeighborCache::new([1; 16]);
+        let big = [0u8; 1500];
+        let mut held = 0;
+        for i in 0..MAX_ENTRIES as u32 {
+            match c.lookup_or_hold(0, ip(i), &big) {
+                Lookup::Held(_) => held += 1,
+                Lookup::Full => break,
+                Lookup::Known(_) => unreachable!(),
+            }
+        }
+        assert_eq!(held, MAX_HELD_BYTES / (1500 + PACKET_OVERHEAD));
+        assert!(c.held_bytes <= MAX_HELD_BYTES);
+        let mut asked = 0;
+        let mut dropped = 0;
+        for round in 1..=u64::from(MAX_TRIES) {
+            dropped += c.handle_timeout(round * RETRY, |_| asked += 1);
+        }
+        assert_eq!(asked, held * (usize::from(MAX_TRIES) - 1));
+        assert_eq!(dropped, held as u64);
+        assert_eq!(c.held_bytes, 0);
+        assert!(matches!(
+            c.lookup_or_hold(0, ip(1), &big),
+            Lookup::Held(true)
+        ));
     }
 }

@@ -232,6 +232,11 @@ impl Daemon {
             Driver::AfXdp => {
                 let host = host_if.ok_or_else(|| anyhow!("host-if is required"))?;
                 let mut cfg = io::af_xdp::AfXdpConfig::new(host);
+                // The config's rings for a configured interface; defaults for one the CLI creates.
+                let conf = self.config.interfaces.iter().find(|i| i.name == name);
+                if let Some(rings) = conf.and_then(|i| i.xdp_rings) {
+                    cfg.ring = rings;
+                }
                 // One socket per kernel rx queue, as many as there are workers.
                 cfg.queues = self.workers().min(host_rx_queues(host)).max(1);
                 match io::af_xdp::AfXdp::open(&cfg, &self.pool) {
