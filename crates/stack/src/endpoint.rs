@@ -8,7 +8,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use wire::pseudo::PseudoHeader;
 use wire::tcp::{TcpFlags, TcpPacket, TcpRepr, TcpSeqNumber};
 
-use crate::isn::{CookieOptions, IsnGenerator, SipBuildHasher};
+use crate::isn::{CookieOptions, IsnGenerator, TableBuildHasher};
 use crate::tcp::{CloseError, Connection, Event, RecvError, SendError, State, TcpConfig};
 use crate::timer::TimerWheel;
 use crate::{FourTuple, Instant};
@@ -44,10 +44,17 @@ impl Default for EndpointConfig {
 
 /// Names one connection of an [`Endpoint`]. A handle outlives its connection harmlessly:
 /// the generation makes a stale handle miss instead of hitting a reused slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionHandle {
     index: u32,
     generation: u32,
+}
+
+impl core::hash::Hash for ConnectionHandle {
+    #[inline]
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(self.generation) << 32 | u64::from(self.index));
+    }
 }
 
 /// One segment for the caller to put on the wire: addresses, header, and the payload the
@@ -208,8 +215,8 @@ struct Slot {
 ///   [`poll_event`](Self::poll_event) until `None`, then [`poll_timeout`](Self::poll_timeout).
 ///
 /// # Costs
-/// Segment dispatch is one hash lookup of the 4-tuple (SipHash keyed with the endpoint
-/// secret), then one of the listen table for SYNs (and SYN-cookie ACKs) that match no
+/// Segment dispatch is one hash lookup of the 4-tuple (a folded multiply keyed with the
+/// endpoint secret, see [`TableHasher`](crate::isn::TableHasher)), then one of the listen table for SYNs (and SYN-cookie ACKs) that match no
 /// connection; there is no scan. Timers: a hierarchical timing wheel, O(1) per
 /// (re)schedule and cancel (see `timer.rs`). Output: a queue of connections that may
 /// have something to send, O(1) per segment.
@@ -227,11 +234,11 @@ pub struct Endpoint {
     isn: IsnGenerator,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    table: HashMap<FourTuple, u32, SipBuildHasher>,
+    table: HashMap<FourTuple, u32, TableBuildHasher>,
     /// The last tuple `handle_segment` found in `table` and its slot: a flow's segments
     /// come in runs, and this spares them the keyed hash (cleared when a slot is freed).
     last_found: Option<(FourTuple, u32)>,
-    listeners: HashMap<SocketAddr, Listener, SipBuildHasher>,
+    listeners: HashMap<SocketAddr, Listener, TableBuildHasher>,
     timers: TimerWheel,
     /// Slots whose timers fired (reused across `handle_timeout` calls).
     fired: Vec<u32>,
@@ -248,7 +255,7 @@ pub struct Endpoint {
 impl Endpoint {
     /// An endpoint with no connections.
     pub fn new(config: EndpointConfig) -> Self {
-        let hasher = SipBuildHasher::new(config.secret);
+        let hasher = TableBuildHasher::new(config.secret);
         let mut tcp6 = (*config.tcp).clone();
         tcp6.mss = tcp6.mss.saturating_sub(IPV6_EXTRA).max(1);
         Endpoint {

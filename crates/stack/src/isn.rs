@@ -6,9 +6,13 @@
 //! one). The same construction with a different domain byte gives each connection's
 //! timestamp offset (RFC 7323 §5.4), so TSval does not reveal uptime.
 //!
-//! [`SipHasher24`] also hashes the 4-tuple for the endpoint's connection table: keyed, so a
-//! peer cannot aim many tuples at one bucket, and deterministic for a given key, so
-//! simulations replay exactly.
+//! The hash tables (the endpoint's 4-tuples and listeners, the sockets', the neighbour
+//! cache's) use [`TableHasher`] instead: a folded multiply (foldhash's construction) whose
+//! every operand is XORed with a value derived from the same secret, so a peer that cannot
+//! see the secret cannot aim many tuples at one bucket, at a few instructions per key
+//! rather than SipHash's hundreds. It is deterministic for a given key, so simulations
+//! replay exactly. SipHash stays where the output is seen on the wire and must not be
+//! predictable: ISNs, timestamp offsets and SYN cookies.
 
 use core::hash::{BuildHasher, Hasher};
 use core::net::{IpAddr, SocketAddr};
@@ -111,6 +115,107 @@ impl BuildHasher for SipBuildHasher {
     type Hasher = SipHasher24;
     fn build_hasher(&self) -> SipHasher24 {
         SipHasher24::new_with_keys(self.k0, self.k1)
+    }
+}
+
+/// The multiply behind [`TableHasher`]: the 128-bit product's halves XORed together.
+#[inline(always)]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// The tables' hasher (see the module documentation): each 128-bit word `w` of input
+/// becomes `acc = fold((w.lo ^ acc) * (w.hi ^ seed))`, `acc` starting from a secret and
+/// `seed` secret, so no input zeroes a factor unless it knows them (the weakness of an
+/// unkeyed folded multiply). Smaller integers are one word; keys that matter
+/// ([`FourTuple`], [`ConnectionHandle`](crate::ConnectionHandle)) hash as one or two words.
+#[derive(Debug, Clone, Copy)]
+pub struct TableHasher {
+    acc: u64,
+    seed: u64,
+}
+
+impl Hasher for TableHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        // The length rotates the state first, so zero padding cannot extend an input.
+        self.acc = self.acc.rotate_right(bytes.len() as u32);
+        for chunk in bytes.chunks(16) {
+            let mut w = [0u8; 16];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u128(u128::from_le_bytes(w));
+        }
+    }
+
+    #[inline]
+    fn write_u128(&mut self, w: u128) {
+        self.acc = folded_multiply((w as u64) ^ self.acc, ((w >> 64) as u64) ^ self.seed);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.write_u128(u128::from(i));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(u64::from(i));
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.acc
+    }
+}
+
+/// A [`BuildHasher`] of [`TableHasher`]s keyed by a secret (through SipHash, so the table
+/// seeds reveal nothing of the ISN key).
+#[derive(Debug, Clone, Copy)]
+pub struct TableBuildHasher {
+    acc: u64,
+    seed: u64,
+}
+
+impl TableBuildHasher {
+    /// Keyed with the 16-byte `secret`.
+    pub fn new(secret: [u8; 16]) -> Self {
+        let (k0, k1) = split_key(secret);
+        let derive = |domain: u8| {
+            let mut h = SipHasher24::new_with_keys(k0, k1);
+            h.write(&[domain]);
+            h.finish()
+        };
+        TableBuildHasher {
+            acc: derive(3),
+            seed: derive(4),
+        }
+    }
+}
+
+impl BuildHasher for TableBuildHasher {
+    type Hasher = TableHasher;
+    #[inline]
+    fn build_hasher(&self) -> TableHasher {
+        TableHasher {
+            acc: self.acc,
+            seed: self.seed,
+        }
     }
 }
 
@@ -351,6 +456,47 @@ mod tests {
             sack: false,
         };
         assert_eq!(CookieOptions::from_ts_bits(none.to_ts_bits()), none);
+    }
+
+    #[test]
+    fn table_hash_is_keyed_and_spreads_tuples() {
+        let a = TableBuildHasher::new([7; 16]);
+        let b = TableBuildHasher::new([8; 16]);
+        assert_eq!(a.hash_one(tuple(1000)), a.hash_one(tuple(1000)));
+        assert_ne!(
+            a.hash_one(tuple(1000)),
+            b.hash_one(tuple(1000)),
+            "not keyed"
+        );
+        // 65536 tuples that differ in the remote port only: their low 12 bits (a bucket
+        // index in a 4096-bucket table) and top 7 bits (hashbrown's tag) both spread.
+        let mut low = vec![0u32; 4096];
+        let mut top = [0u32; 128];
+        for port in 0..=u16::MAX {
+            let h = a.hash_one(tuple(port));
+            low[(h & 4095) as usize] += 1;
+            top[(h >> 57) as usize] += 1;
+        }
+        // Chi-square against uniform: expected about the degrees of freedom (4095, 127),
+        // with a standard deviation of sqrt(2 dof) (90, 16); allow six of them.
+        let chi2 = |counts: &[u32]| {
+            let e = 65536.0 / counts.len() as f64;
+            counts
+                .iter()
+                .map(|&n| (f64::from(n) - e).powi(2) / e)
+                .sum::<f64>()
+        };
+        let (cl, ct) = (chi2(&low), chi2(&top));
+        assert!(cl < 4095.0 + 6.0 * 90.0, "low bits chi2 {cl}");
+        assert!(ct < 127.0 + 6.0 * 16.0, "top bits chi2 {ct}");
+        // Byte writes: zero padding does not collide.
+        let bytes = |v: &[u8]| {
+            let mut h = a.build_hasher();
+            h.write(v);
+            h.finish()
+        };
+        assert_ne!(bytes(&[1, 2]), bytes(&[1, 2, 0]));
+        assert_ne!(bytes(&[]), bytes(&[0]));
     }
 
     #[test]

@@ -60,13 +60,37 @@ pub const SECONDS: u64 = 1_000_000_000;
 /// port (the destination of segments we receive), `remote` the peer's.
 ///
 /// Both addresses are of the same family. Later issues may widen the match key (VLAN tags,
-/// MACs); the endpoint only needs `Hash + Eq` of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// MACs); the endpoint only needs `Hash + Eq` of it. An IPv4 tuple hashes as one 128-bit
+/// word, an IPv6 one as three (addresses and ports; IPv6 flow labels and scope ids take no
+/// part, which `Eq` allows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FourTuple {
     /// Our address and port.
     pub local: SocketAddr,
     /// The peer's address and port.
     pub remote: SocketAddr,
+}
+
+impl core::hash::Hash for FourTuple {
+    #[inline]
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        let ports = u64::from(self.local.port()) << 16 | u64::from(self.remote.port());
+        match (self.local, self.remote) {
+            (SocketAddr::V4(l), SocketAddr::V4(r)) => {
+                let ips = u64::from(u32::from(*l.ip())) << 32 | u64::from(u32::from(*r.ip()));
+                state.write_u128(u128::from(ips) << 64 | u128::from(ports));
+            }
+            (l, r) => {
+                let bits = |a: SocketAddr| match a {
+                    SocketAddr::V4(a) => u128::from(u32::from(*a.ip())),
+                    SocketAddr::V6(a) => u128::from(*a.ip()),
+                };
+                state.write_u128(bits(l));
+                state.write_u128(bits(r));
+                state.write_u64(ports);
+            }
+        }
+    }
 }
 
 impl FourTuple {

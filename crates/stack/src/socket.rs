@@ -28,7 +28,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::endpoint::{ConnectError, ConnectionHandle, ListenError};
 use crate::iface::{Arrival, Interface};
-use crate::isn::SipBuildHasher;
+use crate::isn::TableBuildHasher;
 use crate::tcp::{CloseReason, Event, RecvError, SendError};
 use crate::udp::{UdpError, UdpEvent, UdpHandle, EPHEMERAL_FIRST};
 use crate::Instant;
@@ -239,10 +239,10 @@ pub struct Stack {
     iface: Interface,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    by_conn: HashMap<ConnectionHandle, u32, SipBuildHasher>,
+    by_conn: HashMap<ConnectionHandle, u32, TableBuildHasher>,
     /// UDP slot index → socket index.
     by_udp: Vec<u32>,
-    listeners: HashMap<SocketAddr, u32, SipBuildHasher>,
+    listeners: HashMap<SocketAddr, u32, TableBuildHasher>,
     ready: VecDeque<u32>,
     next_port: u16,
 }
@@ -258,7 +258,7 @@ fn wildcard(a: SocketAddr) -> SocketAddr {
 impl Stack {
     /// Sockets over `iface`.
     pub fn new(iface: Interface) -> Self {
-        let h = SipBuildHasher::new(iface.config().endpoint.secret);
+        let h = TableBuildHasher::new(iface.config().endpoint.secret);
         Stack {
             iface,
             slots: Vec::new(),

@@ -21,7 +21,7 @@ use std::collections::{HashMap, VecDeque};
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::isn::SipBuildHasher;
+use crate::isn::TableBuildHasher;
 
 /// Bounds of the UDP table.
 #[derive(Debug, Clone, Copy)]
@@ -142,7 +142,7 @@ pub struct UdpTable {
     config: UdpConfig,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    bound: HashMap<SocketAddr, u32, SipBuildHasher>,
+    bound: HashMap<SocketAddr, u32, TableBuildHasher>,
     tx: VecDeque<(u32, SocketAddr, SocketAddr, Box<[u8]>)>,
     events: VecDeque<(UdpHandle, UdpEvent)>,
     next_port: u16,
@@ -167,7 +167,7 @@ impl UdpTable {
             config,
             slots: Vec::new(),
             free: Vec::new(),
-            bound: HashMap::with_hasher(SipBuildHasher::new(secret)),
+            bound: HashMap::with_hasher(TableBuildHasher::new(secret)),
             tx: VecDeque::new(),
             events: VecDeque::new(),
             next_port: EPHEMERAL_FIRST,

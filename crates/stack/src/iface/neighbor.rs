@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use core::net::IpAddr;
 
-use crate::isn::SipBuildHasher;
+use crate::isn::TableBuildHasher;
 use crate::{Instant, SECONDS};
 
 /// Entries the cache holds at most; a new neighbour beyond that is not resolved.
@@ -48,7 +48,7 @@ pub(crate) enum Lookup {
 
 #[derive(Debug)]
 pub(crate) struct NeighborCache {
-    entries: HashMap<IpAddr, Entry, SipBuildHasher>,
+    entries: HashMap<IpAddr, Entry, TableBuildHasher>,
     retries: VecDeque<(Instant, IpAddr)>,
     /// The sum of every entry's `pending_bytes`.
     held_bytes: usize,
@@ -57,7 +57,7 @@ pub(crate) struct NeighborCache {
 impl NeighborCache {
     pub(crate) fn new(secret: [u8; 16]) -> Self {
         NeighborCache {
-            entries: HashMap::with_hasher(SipBuildHasher::new(secret)),
+            entries: HashMap::with_hasher(TableBuildHasher::new(secret)),
             retries: VecDeque::new(),
             held_bytes: 0,
         }
