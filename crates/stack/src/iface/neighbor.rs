@@ -52,6 +52,10 @@ pub(crate) struct NeighborCache {
     retries: VecDeque<(Instant, IpAddr)>,
     /// The sum of every entry's `pending_bytes`.
     held_bytes: usize,
+    /// The neighbour `lookup_or_hold` last found resolved: packets come in runs to one
+    /// neighbour (the gateway, or the peer of a connection), and this spares them the hash
+    /// lookup. Cleared whenever an entry is learned or removed.
+    last: Option<(IpAddr, [u8; 6])>,
 }
 
 impl NeighborCache {
@@ -60,6 +64,7 @@ impl NeighborCache {
             entries: HashMap::with_hasher(TableBuildHasher::new(secret)),
             retries: VecDeque::new(),
             held_bytes: 0,
+            last: None,
         }
     }
 
@@ -69,7 +74,12 @@ impl NeighborCache {
 
     /// Looks `ip` up; when unknown, holds `packet` (an IP packet) for it.
     pub(crate) fn lookup_or_hold(&mut self, now: Instant, ip: IpAddr, packet: &[u8]) -> Lookup {
+        match self.last {
+            Some((last, mac)) if last == ip => return Lookup::Known(mac),
+            _ => {}
+        }
         if let Some(mac) = self.mac(ip) {
+            self.last = Some((ip, mac));
             return Lookup::Known(mac);
         }
         if !self.entries.contains_key(&ip) && self.entries.len() >= MAX_ENTRIES {
@@ -99,6 +109,7 @@ impl NeighborCache {
         if !self.entries.contains_key(&ip) && self.entries.len() >= MAX_ENTRIES {
             return VecDeque::new();
         }
+        self.last = None;
         let e = self.entries.entry(ip).or_default();
         e.mac = Some(mac);
         e.tries = 0;
@@ -138,6 +149,7 @@ impl NeighborCache {
                 dropped += e.pending.len() as u64;
                 self.held_bytes -= e.pending_bytes;
                 self.entries.remove(&ip);
+                self.last = None;
                 continue;
             }
             e.tries += 1;
@@ -169,6 +181,22 @@ mod tests {
         assert_eq!(held.len(), 256);
         assert_eq!(c.held_bytes, 0);
         assert_eq!(c.lookup_or_hold(0, ip(1), &syn), Lookup::Known([2; 6]));
+    }
+
+    #[test]
+    fn a_changed_mac_is_used_at_once() {
+        let mut c = NeighborCache::new([1; 16]);
+        c.learn(ip(1), [2; 6]);
+        c.learn(ip(2), [3; 6]);
+        assert_eq!(c.lookup_or_hold(0, ip(1), &[]), Lookup::Known([2; 6]));
+        assert_eq!(c.lookup_or_hold(0, ip(1), &[]), Lookup::Known([2; 6]));
+        assert_eq!(c.lookup_or_hold(0, ip(2), &[]), Lookup::Known([3; 6]));
+        assert_eq!(c.lookup_or_hold(0, ip(2), &[]), Lookup::Known([3; 6]));
+        c.refresh(ip(2), [4; 6]);
+        assert_eq!(c.lookup_or_hold(0, ip(2), &[]), Lookup::Known([4; 6]));
+        c.learn(ip(1), [5; 6]);
+        assert_eq!(c.lookup_or_hold(0, ip(1), &[]), Lookup::Known([5; 6]));
+        assert_eq!(c.lookup_or_hold(0, ip(2), &[]), Lookup::Known([4; 6]));
     }
 
     #[test]
