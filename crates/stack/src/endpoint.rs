@@ -324,6 +324,11 @@ impl Endpoint {
         self.stats
     }
 
+    /// [`EndpointStats::accept_queued`], without copying the counters.
+    pub fn accept_queued(&self) -> u64 {
+        self.stats.accept_queued
+    }
+
     /// Live connections (any state but released).
     pub fn connection_count(&self) -> usize {
         self.table.len()

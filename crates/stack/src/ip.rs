@@ -28,7 +28,7 @@ use wire::icmpv6::{Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr};
 use wire::ipv4::{Ipv4Options, Ipv4Packet, Ipv4Repr};
 use wire::ipv6::{Ipv6Packet, Ipv6Repr};
 use wire::pseudo::PseudoHeader;
-use wire::tcp::{TcpFlags, TcpPacket, TcpRepr};
+use wire::tcp::{TcpPacket, TcpRepr};
 use wire::udp::{UdpPacket, UdpRepr};
 use wire::IpProtocol;
 
@@ -65,12 +65,13 @@ impl Default for IpHostConfig {
 /// What a received packet was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IpArrival {
-    /// A TCP segment, handed to the endpoint. `handshake_ack` is true for an ACK without
-    /// SYN to `local` (a listener there may have a connection to accept).
+    /// A TCP segment, handed to the endpoint. `handshake_ack` is true when it completed a
+    /// handshake: the listener on `local` (or on its port's wildcard) has a connection to
+    /// accept.
     Tcp {
         /// The segment's destination.
         local: SocketAddr,
-        /// ACK without SYN.
+        /// The segment put a connection in a listener's accept queue.
         handshake_ack: bool,
     },
     /// A UDP datagram a socket took.
@@ -309,10 +310,11 @@ impl IpHost {
             local: SocketAddr::new(dst, seg.dst_port),
             remote: SocketAddr::new(src, seg.src_port),
         };
+        let queued = self.endpoint.accept_queued();
         self.endpoint.handle_segment(now, tuple, &seg, data);
         Ok(IpArrival::Tcp {
             local: tuple.local,
-            handshake_ack: seg.flags.contains(TcpFlags::ACK) && !seg.flags.contains(TcpFlags::SYN),
+            handshake_ack: self.endpoint.accept_queued() != queued,
         })
     }
 

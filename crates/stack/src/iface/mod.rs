@@ -183,8 +183,8 @@ impl InterfaceStats {
 pub enum Arrival {
     /// Nothing the socket layer needs to look at.
     Other,
-    /// A TCP segment to `local` that completes a handshake (ACK without SYN): a listener
-    /// on `local` may have a connection to accept.
+    /// A TCP segment to `local` that completed a handshake: the listener on `local` (or
+    /// on its port's wildcard) has a connection to accept.
     TcpAck {
         /// The segment's destination.
         local: SocketAddr,
