@@ -116,12 +116,18 @@ impl Graph {
         node.downcast_mut::<T>()
     }
 
-    /// One round: poll every input node, run every process that is due, then run pending
-    /// frames until none is left (or the round limit is hit).
+    /// One round: poll every input node that wants it ([`Node::wants_poll`]), run every
+    /// process that is due, then run pending frames until none is left (or the round
+    /// limit is hit).
     pub fn dispatch(&mut self, now: u64) -> Dispatch {
         let mut report = Dispatch::default();
         for k in 0..self.inputs.len() {
             let i = self.inputs[k] as usize;
+            // An input with nothing attached costs a call here, not ~40 clocks of context,
+            // clock reads and counters (2% of uplane's CPU in veth_forward, 5 such nodes).
+            if !self.slots[i].node.wants_poll() {
+                continue;
+            }
             let t0 = sys::tsc::now();
             let n = self.with_ctx(i, now, |node, cx| node.poll(cx));
             let c = &self.stats.node_counters[i];

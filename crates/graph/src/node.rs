@@ -106,6 +106,13 @@ pub trait Node: Any + Send {
         0
     }
 
+    /// Input nodes: false while there is nothing to poll (no device queue attached, no
+    /// stream): the dispatcher then skips the node without building a context, reading
+    /// the clock or counting a call. Asked once per dispatch, so keep it a field read.
+    fn wants_poll(&self) -> bool {
+        true
+    }
+
     /// Process nodes: do periodic work.
     fn run(&mut self, cx: &mut Ctx<'_>) -> Wake {
         let _ = cx;

@@ -256,6 +256,62 @@ fn runtime_counts_calls_vectors_and_clocks() {
     );
 }
 
+/// An input node that has something to poll only while `armed`.
+struct Gated {
+    armed: bool,
+    polls: u32,
+}
+
+impl Node for Gated {
+    fn info(&self) -> NodeInfo {
+        NodeInfo {
+            name: "test-gated",
+            kind: NodeKind::Input,
+            next_nodes: &[],
+            errors: &[],
+        }
+    }
+    fn wants_poll(&self) -> bool {
+        self.armed
+    }
+    fn poll(&mut self, _cx: &mut Ctx<'_>) -> usize {
+        self.polls += 1;
+        0
+    }
+}
+
+/// An input node with nothing to poll is skipped: not called, no call counted in
+/// `show runtime`; once it wants polling it is polled every dispatch.
+#[test]
+fn inputs_with_nothing_to_poll_are_skipped() {
+    let pool = BufferPool::new(&PoolConfig::new(1024)).unwrap();
+    let mut b = GraphBuilder::new();
+    b.add(Gated {
+        armed: false,
+        polls: 0,
+    });
+    let mut g = b.build(BufferCache::new(pool)).unwrap();
+    let me = g.node_index("test-gated").unwrap();
+    let calls = |g: &Graph| {
+        g.stats()
+            .runtime()
+            .iter()
+            .find(|r| r.node == "test-gated")
+            .map_or(0, |r| r.calls)
+    };
+    for t in 0..5 {
+        g.dispatch(t);
+    }
+    assert_eq!(g.node_mut::<Gated>(me).unwrap().polls, 0);
+    assert_eq!(calls(&g), 0);
+    g.node_mut::<Gated>(me).unwrap().armed = true;
+    for t in 5..8 {
+        g.dispatch(t);
+    }
+    assert_eq!(g.node_mut::<Gated>(me).unwrap().polls, 3);
+    assert_eq!(calls(&g), 3);
+}
+
 #[test]
 fn frames_never_exceed_256_and_big_polls_split() {
     let mut l = lab(2000, 1000);

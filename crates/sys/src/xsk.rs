@@ -299,6 +299,10 @@ impl<T: Copy> Ring<T> {
             avail = 0;
         }
         let n = out.len().min(avail as usize);
+        if n == 0 {
+            // Nothing taken: leave the consumer's cache line alone (the kernel reads it).
+            return 0;
+        }
         for (k, o) in out[..n].iter_mut().enumerate() {
             let p = self.slot(self.mine.wrapping_add(k as u32));
             // SAFETY: `p` is an entry slot inside the mapping that the kernel published
@@ -315,6 +319,12 @@ impl<T: Copy> Ring<T> {
     fn available(&self) -> u32 {
         let prod = self.word(self.producer).load(Ordering::Acquire);
         prod.wrapping_sub(self.mine).min(self.size)
+    }
+
+    /// Producer side: entries we published that the kernel has not taken yet.
+    fn queued(&self) -> u32 {
+        let cons = self.word(self.consumer).load(Ordering::Acquire);
+        self.mine.wrapping_sub(cons).min(self.size)
     }
 }
 
@@ -533,6 +543,16 @@ impl XskSocket {
     /// Rx descriptors waiting.
     pub fn rx_available(&self) -> usize {
         self.rx.available() as usize
+    }
+
+    /// Tx descriptors queued that the kernel has not taken yet (no syscall: a cursor read).
+    pub fn tx_queued(&self) -> usize {
+        self.tx.queued() as usize
+    }
+
+    /// Completed tx addresses waiting to be taken (a cursor read).
+    pub fn completions_available(&self) -> usize {
+        self.comp.available() as usize
     }
 
     /// Tx-ring slots free now.

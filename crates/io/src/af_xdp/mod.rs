@@ -16,9 +16,13 @@
 //! in the pool and names a chunk that was lent out — a bad address is counted
 //! (`bad_descriptors`) and never trusted.
 //!
-//! * `rx_burst`: gives completed tx buffers back to the cache, tops up the fill ring from
-//!   the cache (`fill_empty` when the pool is dry), wakes the kernel if it asked, then turns
-//!   rx descriptors into buffers with the data window set where the kernel wrote.
+//! * `rx_burst`: returns at once, after a few ring-cursor reads and no syscall, when the
+//!   queue is idle (nothing received, completed or waiting to be kicked, the fill ring
+//!   topped up since frames were last taken, no wakeup asked). Otherwise it gives completed
+//!   tx buffers back to the cache, tops up the fill ring from the cache (`fill_empty` when
+//!   the pool is dry), wakes the kernel if it asked (`XDP_USE_NEED_WAKEUP`: only then),
+//!   kicks tx descriptors left waiting, then turns rx descriptors into buffers with the
+//!   data window set where the kernel wrote.
 //! * `tx_burst`: posts buffers to the tx ring (chained ones are dropped), kicks the kernel
 //!   if it asked, and reaps completions.
 //! * `release`: closes the sockets (the kernel then owns nothing) and gives every lent
@@ -98,6 +102,9 @@ struct Queue {
     sock: Option<XskSocket>,
     ledger: Ledger,
     bursts: u32,
+    /// The fill ring may have room: frames were taken since it was last topped up, or the
+    /// pool ran dry then (or it never was). Cleared by a complete refill.
+    refill_due: bool,
     /// The kernel's cumulative counters when last added to ours.
     seen: XskStats,
 }
@@ -214,6 +221,7 @@ impl AfXdp {
                 sock: Some(sock),
                 ledger: Ledger::new(pool),
                 bursts: 0,
+                refill_due: true,
                 seen: XskStats::default(),
             });
         }
@@ -332,11 +340,12 @@ fn reap(q: &mut Queue, pool: &BufferPool, cache: &mut BufferCache, bad: &AtomicU
     }
 }
 
-/// Tops up the fill ring from the cache.
-fn refill(q: &mut Queue, pool: &BufferPool, cache: &mut BufferCache, st: &QueueCounters) {
+/// Tops up the fill ring from the cache; false if the cache ran dry first.
+fn refill(q: &mut Queue, pool: &BufferPool, cache: &mut BufferCache, st: &QueueCounters) -> bool {
     let Some(sock) = q.sock.as_mut() else {
-        return;
+        return true;
     };
+    let mut full = true;
     let mut addrs = [0u64; BATCH];
     loop {
         let want = sock.fill_room().min(BATCH);
@@ -352,6 +361,7 @@ fn refill(q: &mut Queue, pool: &BufferPool, cache: &mut BufferCache, st: &QueueC
                 }
                 None => {
                     st.fill_empty.add(1);
+                    full = false;
                     break;
                 }
             }
@@ -365,6 +375,21 @@ fn refill(q: &mut Queue, pool: &BufferPool, cache: &mut BufferCache, st: &QueueC
     if sock.fill_needs_wakeup() {
         sock.rx_wakeup();
     }
+    full
+}
+
+/// True if queue `q` has nothing to do: no rx descriptor, no completion, no tx
+/// descriptor waiting for a kick, the fill ring topped up since frames were last taken
+/// and no wakeup asked for. Ring-cursor reads only, no syscall: what an idle queue costs.
+fn idle(q: &Queue) -> bool {
+    let Some(sock) = q.sock.as_ref() else {
+        return true;
+    };
+    !q.refill_due
+        && sock.rx_available() == 0
+        && sock.completions_available() == 0
+        && sock.tx_queued() == 0
+        && !sock.fill_needs_wakeup()
 }
 
 impl Device for AfXdp {
@@ -381,12 +406,16 @@ impl Device for AfXdp {
             st.fill_empty.add(1);
             return 0;
         }
+        q.bursts = q.bursts.wrapping_add(1);
+        let sync = q.bursts.is_multiple_of(KERNEL_STATS_EVERY);
+        if !sync && idle(q) {
+            return 0;
+        }
         let pool = &*self.pool;
         let bad = &self.xdp_stats.bad_descriptors;
         reap(q, pool, cache, bad);
-        refill(q, pool, cache, st);
-        q.bursts = q.bursts.wrapping_add(1);
-        if q.bursts.is_multiple_of(KERNEL_STATS_EVERY) {
+        q.refill_due = !refill(q, pool, cache, st);
+        if sync {
             if let Some(tx) = self.stats.tx.get(queue) {
                 sync_kernel(q, st, tx);
             }
@@ -401,6 +430,10 @@ impl Device for AfXdp {
         while frame.room() > 0 {
             let want = frame.room().min(BATCH);
             let n = sock.rx(&mut descs[..want]);
+            if n > 0 {
+                // Their fill-ring slots are free again: top it up next time.
+                q.refill_due = true;
+            }
             for d in &descs[..n] {
                 let Some(mut b) = q.ledger.reclaim(pool, d.addr) else {
                     bad.fetch_add(1, Ordering::Relaxed);

@@ -129,6 +129,10 @@ impl Node for DeviceInput {
         }
     }
 
+    fn wants_poll(&self) -> bool {
+        !self.ports.is_empty()
+    }
+
     fn poll(&mut self, cx: &mut Ctx<'_>) -> usize {
         let n = self.ports.len();
         let mut total = 0;

@@ -201,6 +201,10 @@ impl Node for PgInput {
         }
     }
 
+    fn wants_poll(&self) -> bool {
+        !self.streams.is_empty()
+    }
+
     fn poll(&mut self, cx: &mut Ctx<'_>) -> usize {
         let n_streams = self.streams.len();
         let mut emitted = 0;
