@@ -23,7 +23,7 @@ pub const DEFAULT_GROUPS4: u32 = 1 << 16;
 /// first (independent loads the CPU overlaps), then the few group entries. 256 (a frame)
 /// measured best against 32 and 64; an explicit prefetch pass just before it, as `rte_lpm`
 /// does, measured no faster: a prefetch pays only when issued early, interleaved with other
-/// work ([`Lpm4Table::prefetch`], which `ip4-lookup` calls while reading headers). On ~1M
+/// work ([`Lpm4Table::prefetch`], which `ip4-input` calls for every packet it validates). On ~1M
 /// random-keyed prefixes the bound is the TLB, not the loop, so the root and the groups
 /// live in mappings advised for transparent huge pages (`sys::mmap::HugeSlice`): `lpm4-bulk` went from 82–143 M/s
 /// (ratio to DPDK's `rte_lpm` on 4 KiB pages 0.70–1.30) to 140–173 M/s (1.21–1.52), three
@@ -154,12 +154,14 @@ impl Lpm4Table {
         self.t.lookup4(addr)
     }
 
-    /// Starts loading the root entry a lookup of `addr` reads (a software prefetch), so
-    /// that lookup, issued after other work, finds it in the cache. `ip4-lookup` prefetches
-    /// every packet's entry while reading the destinations, before its bulk lookup.
+    /// Starts loading the root entry a lookup of `addr` reads into the L2 cache (a
+    /// software prefetch), so that lookup, issued after other work, finds it there.
+    /// `ip4-input` prefetches every packet's entry, a node ahead of `ip4-lookup`'s bulk
+    /// lookup. L2, not L1: on a large table the 256 lines of a frame would otherwise
+    /// evict the packets' headers that the nodes in between read.
     #[inline(always)]
     pub fn prefetch(&self, addr: u32) {
-        sys::prefetch::read(&self.t.root[(addr >> 8) as usize]);
+        sys::prefetch::read_l2(&self.t.root[(addr >> 8) as usize]);
     }
 
     /// Looks up `addrs` (host order) into `out` ([`NO_ROUTE`] where nothing matches).

@@ -22,3 +22,22 @@ pub fn read<T>(r: &T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = r;
 }
+
+/// Like [`read`], but into the L2 (and outer) caches only, not L1: for a line needed
+/// after a whole frame's other work, which an L1 fill would evict again (or would evict
+/// the packets that work touches).
+#[inline(always)]
+pub fn read_l2<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: PREFETCHT1 (SSE, in the x86_64 baseline) is a hint with no architectural
+        // effect that never faults, whatever the address; `r` is a valid reference anyway.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
+                (r as *const T).cast::<i8>(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}

@@ -30,7 +30,7 @@ pub fn register(builder: &mut GraphBuilder, vnet: &Vnet) {
     builder
         .add(EthernetInput::new(vnet))
         .add(InterfaceOutput::new(vnet))
-        .add(Ip4Input::new())
+        .add(Ip4Input::new(vnet))
         .add(Ip4Lookup::new(vnet))
         .add(Ip4Rewrite::new(vnet))
         .add(Ip4Local::new(vnet))

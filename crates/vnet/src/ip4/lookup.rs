@@ -62,8 +62,6 @@ pub struct Ip4Lookup {
     dst: Box<[u32; FRAME_SIZE]>,
     leaf: Box<[u32; FRAME_SIZE]>,
     nexts: Nexts,
-    /// The last frame's destinations fell in many different /24s: prefetch root entries.
-    scattered: bool,
 }
 
 impl Ip4Lookup {
@@ -75,21 +73,8 @@ impl Ip4Lookup {
             dst: Box::new([0; FRAME_SIZE]),
             leaf: Box::new([0; FRAME_SIZE]),
             nexts: Nexts::default(),
-            scattered: false,
         }
     }
-}
-
-/// True when at least half of 8 sampled neighbouring pairs of `dst` are in different /24s
-/// (different root entries of the FIB).
-fn scattered_dsts(dst: &[u32]) -> bool {
-    let step = (dst.len() / 8).max(1);
-    let differ = dst
-        .windows(2)
-        .step_by(step)
-        .filter(|w| w[0] >> 8 != w[1] >> 8)
-        .count();
-    differ >= 4
 }
 
 /// Marks a destination that could not be read.
@@ -114,28 +99,16 @@ impl Node for Ip4Lookup {
         let pool = cx.pool();
         let n = frame.len();
         let mut bad = 0usize;
-        // With destinations scattered over the table (as the last frame's were), each root
-        // entry is prefetched as soon as its destination is read, so the misses of a large
-        // table overlap this loop instead of stalling the bulk lookup below; with few
-        // destinations the entries are cached and the prefetches would only cost.
-        let fib = &self.vnet.ip4().fib;
-        let scattered = self.scattered;
+        // `ip4-input` has already prefetched each destination's root entry.
         for (b, d) in frame.as_slice().iter().zip(self.dst.iter_mut()) {
             *d = match Ipv4Packet::new_checked(pool.get(b).data()) {
-                Ok(p) => {
-                    let a = u32::from(p.dst_addr());
-                    if scattered {
-                        fib.prefetch(a);
-                    }
-                    a
-                }
+                Ok(p) => u32::from(p.dst_addr()),
                 Err(_) => {
                     bad += 1;
                     BAD
                 }
             };
         }
-        self.scattered = scattered_dsts(&self.dst[..n]);
         // Online in the FIB's grace-period domain until `process` returns: the leaves (DPO
         // indices) read below stay valid that long.
         let _section = self.reader.enter();
@@ -237,21 +210,4 @@ fn trace(cx: &mut Ctx<'_>, b: &buf::Buf, leaf: u32, dpo: &Dpo) {
     };
     let dst = dst.map_or_else(|| "?".to_string(), |d| d.to_string());
     cx.trace(b, format_args!("fib dst {dst} dpo {leaf}: {what}"));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scattered_dsts;
-
-    #[test]
-    fn scattered_destinations_are_told_from_clustered_ones() {
-        assert!(!scattered_dsts(&[]));
-        assert!(!scattered_dsts(&[0x0a01_0001]));
-        // A frame to 1024 addresses in order: neighbours share their /24.
-        let clustered: Vec<u32> = (0..256).map(|i| 0x0a01_0000 + i * 3).collect();
-        assert!(!scattered_dsts(&clustered));
-        // Every neighbour in another /24.
-        let spread: Vec<u32> = (0..256u32).map(|i| i.wrapping_mul(0x9e37_79b9)).collect();
-        assert!(scattered_dsts(&spread));
-    }
 }
