@@ -6,9 +6,12 @@
 //! 15, /17 8, /18 15, /19 30, /20 50, /21 50, /22 120, /23 100, /24 600, /25–/32 9) at
 //! random addresses in 1.0.0.0–223.255.255.255; keys are uniformly random 32-bit
 //! addresses (so nearly every lookup misses the caches, as in DPDK's `test_lpm_perf`).
-//! IPv6: 200,000 prefixes (today's global table size) clustered as RIR allocations: random
-//! /32s, each with ~30 more-specifics (/36–/64) numbered from the allocation's start; keys
-//! are random addresses inside random rules.
+//! IPv6: 200,000 prefixes (today's global table size; `lpm6-bulk`) and 1,000,000
+//! (`lpm6-bulk-1m`, the target) clustered as RIR allocations: random /32s, each
+//! with ~30 more-specifics (/36–/64) numbered from the allocation's start; keys are random
+//! addresses inside random rules.
+//!
+//! `LPM_BENCH=4` or `LPM_BENCH=6` runs one family only.
 //!
 //! DPDK runs with `--no-huge` (4 KiB pages, as uplane's tables here). Without DPDK
 //! (`pkg-config libdpdk` failed at build time) the peer is reported missing.
@@ -20,8 +23,12 @@ use uplane_benches::{best_of, report_rate};
 
 const ROUTES4: usize = 1_000_000;
 const ROUTES6: usize = 200_000;
+const ROUTES6_1M: usize = 1_000_000;
 const KEYS: usize = 1 << 20;
 const BATCH: usize = 256;
+/// Timed passes over the IPv6 keys, best kept: a pass is short (tens of ms), and on a
+/// shared machine most are disturbed.
+const RUNS6: usize = 15;
 
 fn rng(seed: u64) -> impl FnMut() -> u64 {
     let mut s = seed;
@@ -65,6 +72,7 @@ mod dpdk {
         pub fn uplane_lpm6_create(max_rules: u32, tbl8s: u32) -> *mut c_void;
         pub fn uplane_lpm6_add(lpm: *mut c_void, ip: *const u8, depth: u8, nh: u32) -> i32;
         pub fn uplane_lpm6_lookup_bulk(lpm: *mut c_void, ips: *const u8, out: *mut i32, n: u32);
+        pub fn uplane_lpm6_free(lpm: *mut c_void);
     }
 }
 
@@ -77,8 +85,14 @@ fn main() {
     if !dpdk_ok {
         eprintln!("note: DPDK is not available (install dpdk-dev and pkg-config); no peer");
     }
-    bench4(dpdk_ok);
-    bench6(dpdk_ok);
+    let only = std::env::var("LPM_BENCH").unwrap_or_default();
+    if only != "6" {
+        bench4(dpdk_ok);
+    }
+    if only != "4" {
+        bench6(dpdk_ok, ROUTES6, "lpm6-bulk");
+        bench6(dpdk_ok, ROUTES6_1M, "lpm6-bulk-1m");
+    }
 }
 
 fn bench4(dpdk_ok: bool) {
@@ -165,10 +179,11 @@ fn peer4(_: &[(u32, u8)], _: &[u32], _: &[u32]) -> Option<f64> {
     None
 }
 
-fn bench6(dpdk_ok: bool) {
+fn bench6(dpdk_ok: bool, routes: usize, name: &str) {
     let mut r = rng(7);
     let mut t = Lpm6::new(DEFAULT_GROUPS6).expect("config");
-    let mut rules: Vec<(u128, u8)> = Vec::with_capacity(ROUTES6);
+    let mut rules: Vec<(u128, u8)> = Vec::with_capacity(routes);
+    let start = std::time::Instant::now();
     'fill: loop {
         let x = r();
         let alloc = (0x2000_0000u128 | u128::from((x >> 35) as u32)) << 96;
@@ -190,15 +205,16 @@ fn bench6(dpdk_ok: bool) {
             if t.get_exact(p, l).is_none() {
                 t.insert(p, l, rules.len() as u32).expect("insert");
                 rules.push((u128::from(p), l));
-                if rules.len() == ROUTES6 {
+                if rules.len() == routes {
                     break 'fill;
                 }
             }
         }
     }
     eprintln!(
-        "lpm6: {} routes, {:?}, {:.1} MiB tables",
+        "lpm6: {} routes in {:.1} s, {:?}, {:.1} MiB tables",
         t.len(),
+        start.elapsed().as_secs_f64(),
         t.groups(),
         t.memory().tables as f64 / (1 << 20) as f64
     );
@@ -210,7 +226,7 @@ fn bench6(dpdk_ok: bool) {
         .collect();
     let table = t.table();
     let mut out = vec![0u32; KEYS];
-    let ours = best_of(5, || {
+    let ours = best_of(RUNS6, || {
         for (k, o) in keys.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
             table.lookup_bulk(black_box(k), o);
         }
@@ -222,13 +238,16 @@ fn bench6(dpdk_ok: bool) {
     } else {
         None
     };
-    report_rate("lpm6-bulk", "M/s", ours, peer.map(|p| ("dpdk-rte_lpm6", p)));
+    report_rate(name, "M/s", ours, peer.map(|p| ("dpdk-rte_lpm6", p)));
 }
 
 #[cfg(have_dpdk)]
 fn peer6(rules: &[(u128, u8)], keys: &[u128], ours: &[u32]) -> Option<f64> {
-    // SAFETY: EAL is initialised; the name is unique in this process.
-    let lpm = unsafe { dpdk::uplane_lpm6_create(rules.len() as u32 * 2, 1 << 17) };
+    // Twice the groups uplane's trie (the same layout) needs for this mix, 2^17 at least.
+    let tbl8s = (rules.len() as u32 / 2).next_power_of_two().max(1 << 17);
+    let start = std::time::Instant::now();
+    // SAFETY: EAL is initialised; the name is unique in this process (freed below).
+    let lpm = unsafe { dpdk::uplane_lpm6_create(rules.len() as u32 * 2, tbl8s) };
     if lpm.is_null() {
         eprintln!("note: rte_lpm6_create failed");
         return None;
@@ -242,9 +261,14 @@ fn peer6(rules: &[(u128, u8)], keys: &[u128], ours: &[u32]) -> Option<f64> {
             return None;
         }
     }
+    eprintln!(
+        "rte_lpm6: {} routes in {:.1} s",
+        rules.len(),
+        start.elapsed().as_secs_f64()
+    );
     let bytes: Vec<u8> = keys.iter().flat_map(|k| k.to_be_bytes()).collect();
     let mut out = vec![0i32; keys.len()];
-    let t = best_of(5, || {
+    let t = best_of(RUNS6, || {
         for (k, o) in bytes.chunks(BATCH * 16).zip(out.chunks_mut(BATCH)) {
             // SAFETY: `k` holds `o.len()` 16-byte addresses; `lpm` is live.
             unsafe {
@@ -253,6 +277,8 @@ fn peer6(rules: &[(u128, u8)], keys: &[u128], ours: &[u32]) -> Option<f64> {
         }
         black_box(&out);
     });
+    // SAFETY: `lpm` is live and not used after this.
+    unsafe { dpdk::uplane_lpm6_free(lpm) };
     for (&d, &u) in out.iter().zip(ours) {
         let d = if d < 0 { fib::NO_ROUTE } else { d as u32 };
         assert_eq!(d, u, "rte_lpm6 and uplane disagree");

@@ -37,3 +37,7 @@ int uplane_lpm6_add(void *lpm, const uint8_t *ip, uint8_t depth, uint32_t nh) {
 void uplane_lpm6_lookup_bulk(void *lpm, const uint8_t *ips, int32_t *out, uint32_t n) {
 	rte_lpm6_lookup_bulk_func(lpm, (uint8_t (*)[16])ips, out, n);
 }
+
+void uplane_lpm6_free(void *lpm) {
+	rte_lpm6_free(lpm);
+}

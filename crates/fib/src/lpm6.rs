@@ -12,9 +12,10 @@
 
 use crate::error::{ConfigError, RouteError};
 use crate::qsbr::Qsbr;
-use crate::trie::{GroupStats, MemoryUsage, Tables, Trie};
+use crate::trie::{GroupStats, MemoryUsage, Tables, Trie, EXT};
 use crate::NO_ROUTE;
 use std::net::Ipv6Addr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Default group limit: 2^22 groups (4 GiB if all were used; allocated lazily).
@@ -136,18 +137,41 @@ impl Lpm6Table {
     /// Looks up `addrs` (`u128::from(Ipv6Addr)`) into `out` ([`NO_ROUTE`] where nothing
     /// matches). Handles `min(addrs.len(), out.len())` entries.
     ///
-    /// A key sharing the bits that chose the previous answer's slot (its /24, /32, … /128)
-    /// gets that answer without a walk: leaf pushing makes one slot the answer for all of
-    /// them. Packets of a frame mostly go to few prefixes, so most lookups cost a mask and
-    /// a compare instead of one dependent load per stride. Measured and not kept: walking
-    /// 16 random keys side by side, one stride for all before the next (`lpm6-bulk` 8.6 →
-    /// 8.2 M/s on 4 KiB pages, 17.3 → 16.5 with huge pages: the walks are bound by page
-    /// walks, not by the dependence between strides).
+    /// Two shapes, chosen by the first [`PROBE`] keys:
+    ///
+    /// * clustered keys (most of them under the previous key's slot) go one by one, and a
+    ///   key sharing the bits that chose the previous answer's slot (its /24, /32, … /128)
+    ///   gets that answer without a walk: leaf pushing makes one slot the answer for all of
+    ///   them. Packets of a frame mostly go to few prefixes, so most lookups cost a mask
+    ///   and a compare instead of one dependent load per stride;
+    /// * scattered keys are walked [`WALK`] at a time, one stride for all before the next
+    ///   (DPDK's and VPP's bulk shape): each key's next entry is prefetched as soon as its
+    ///   group is known, and read only after every other key of the batch has issued its
+    ///   own, so the cache misses of a large table overlap instead of queuing behind one
+    ///   another; the keys still walking are kept in a list compacted without branches.
     pub fn lookup_bulk(&self, addrs: &[u128], out: &mut [u32]) {
+        let n = addrs.len().min(out.len());
+        let (addrs, out) = (&addrs[..n], &mut out[..n]);
+        let done = self.reuse(addrs, out);
+        for (a, o) in addrs[done..].chunks(WALK).zip(out[done..].chunks_mut(WALK)) {
+            self.walk(a, o);
+        }
+    }
+
+    /// The clustered form of [`Self::lookup_bulk`]: returns how many keys it answered (all
+    /// of them, unless more than half of the first [`PROBE`] needed a walk). Not inlined:
+    /// alone, its loop keeps everything in registers.
+    #[inline(never)]
+    fn reuse(&self, addrs: &[u128], out: &mut [u32]) -> usize {
         // (previous key & mask, mask, answer); mask 0 with an impossible key never matches.
         let (mut key, mut mask, mut value) = (1u128, 0u128, NO_ROUTE);
-        for (&a, o) in addrs.iter().zip(out.iter_mut()) {
+        let mut walks = 0;
+        for (i, (&a, o)) in addrs.iter().zip(out.iter_mut()).enumerate() {
             if a & mask != key {
+                if walks > PROBE / 2 && i >= PROBE {
+                    return i;
+                }
+                walks += 1;
                 let (v, depth) = self.t.lookup6_depth(a);
                 // depth is 24..=128: the shift is 0..=104.
                 mask = u128::MAX << (128 - depth.clamp(24, 128));
@@ -156,6 +180,80 @@ impl Lpm6Table {
             }
             *o = value;
         }
+        addrs.len()
+    }
+
+    /// Up to [`WALK`] lookups side by side, one stride at a time (see
+    /// [`Self::lookup_bulk`]).
+    #[inline(never)]
+    fn walk(&self, keys: &[u128], out: &mut [u32]) {
+        let t = &*self.t;
+        let n = keys.len().min(out.len()).min(WALK);
+        let (keys, out) = (&keys[..n], &mut out[..n]);
+        // Index of the group entry each key reads next (0 once it met a leaf).
+        let mut pos = [0u32; WALK];
+        // The keys still walking, compacted in place each stride.
+        let mut live = [0u8; WALK];
+        for &k in keys {
+            sys::prefetch::read(&t.root[(k >> 104) as usize]);
+        }
+        let mut count = 0;
+        for (j, (&k, o)) in keys.iter().zip(out.iter_mut()).enumerate() {
+            let e = t.root[(k >> 104) as usize].load(Ordering::Acquire);
+            *o = e;
+            let p = next_entry(e, k, 3);
+            if let Some(x) = t.groups.entry(p as usize) {
+                sys::prefetch::read(x);
+            }
+            pos[j] = p;
+            live[count] = j as u8;
+            count += (e >> 31) as usize;
+        }
+        // Bytes 3..16 of the key index the groups: at most 13 strides below the root.
+        let mut byte = 3;
+        while count > 0 && byte < 16 {
+            let mut still = 0;
+            for l in 0..count {
+                let j = usize::from(live[l]);
+                let e = t.groups.load(pos[j] as usize, NO_ROUTE);
+                out[j] = e;
+                let p = next_entry(e, keys[j], byte + 1);
+                if let Some(x) = t.groups.entry(p as usize) {
+                    sys::prefetch::read(x);
+                }
+                pos[j] = p;
+                live[still] = j as u8;
+                still += (e >> 31) as usize;
+            }
+            count = still;
+            byte += 1;
+        }
+        // Only a corrupt table points past byte 15: no answer rather than a group index.
+        for &j in &live[..count] {
+            out[usize::from(j)] = NO_ROUTE;
+        }
+    }
+}
+
+/// Keys looked up one by one (with answer reuse) before [`Lpm6Table::lookup_bulk`] decides
+/// whether the rest are clustered (more than half of these reused an answer) or scattered.
+const PROBE: usize = 8;
+
+/// Keys walked side by side by the scattered form.
+const WALK: usize = 64;
+
+/// The group entry a key reads after entry `e`, when `e` points to a group: byte `byte` of
+/// the key indexes it. 0 (a valid index, never read) when `e` is a leaf.
+#[inline(always)]
+fn next_entry(e: u32, key: u128, byte: usize) -> u32 {
+    // Byte 16 does not exist: only a corrupt table asks for it (a group below byte 15),
+    // and the walk stops before reading the entry; it gets byte 15 again.
+    let b = (key >> 120u32.saturating_sub(8 * byte as u32)) as u8;
+    let p = (e & !EXT) << 8 | u32::from(b);
+    if e & EXT != 0 {
+        p
+    } else {
+        0
     }
 }
 

@@ -51,6 +51,15 @@ impl Pool {
         }
     }
 
+    /// Entry `i`, if its chunk exists (for a prefetch: [`Pool::load`] reads it).
+    #[inline(always)]
+    pub(crate) fn entry(&self, i: usize) -> Option<&AtomicU32> {
+        self.chunks
+            .get(i >> CHUNK_LOG)
+            .and_then(OnceLock::get)
+            .and_then(|c| c.get(i & (CHUNK - 1)))
+    }
+
     /// Makes entries `..end` addressable. False when `end` is past the capacity or the
     /// kernel refuses the memory.
     pub(crate) fn ensure(&self, end: usize) -> bool {
