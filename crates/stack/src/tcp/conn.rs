@@ -637,16 +637,19 @@ impl Connection {
 
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must run.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [
-            self.rto_at,
-            self.delack_at,
-            self.persist_at,
-            self.time_wait_at,
+        // Called after every input and output: a plain fold (`None` above every instant)
+        // rather than an iterator over the options.
+        let min = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        min(
+            min(
+                min(self.rto_at, self.delack_at),
+                min(self.persist_at, self.time_wait_at),
+            ),
             self.keepalive_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        )
     }
 
     /// Runs every timer due at `now`: TIME-WAIT expiry, delayed ACK, zero-window probe
