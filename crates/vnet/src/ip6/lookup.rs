@@ -20,7 +20,7 @@ use crate::{opaque, StateReader, Vnet};
 use buf::{Frame, FRAME_SIZE};
 use core::net::{IpAddr, Ipv6Addr};
 use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind};
-use wire::ipv6::Ipv6Packet;
+use wire::ipv6::{Ipv6Packet, HEADER_LEN};
 use wire::IpProtocol;
 
 graph::node_errors! {
@@ -78,8 +78,9 @@ pub struct Ip6Lookup {
     /// This graph's registration as a FIB reader (online only while looking up).
     reader: StateReader,
     dst: Box<[u128; FRAME_SIZE]>,
-    /// The source is link-local (read with the destination, in the first pass).
-    ll_src: Box<[bool; FRAME_SIZE]>,
+    /// What makes a packet special ([`SP_LL_SRC`], [`SP_SCOPED`], [`SP_BAD`]; read with
+    /// the destination, in the first pass).
+    special: Box<[u8; FRAME_SIZE]>,
     leaf: Box<[u32; FRAME_SIZE]>,
     codes: nexts::Codes,
 }
@@ -91,7 +92,7 @@ impl Ip6Lookup {
             vnet: vnet.clone(),
             reader: vnet.reader(),
             dst: Box::new([0; FRAME_SIZE]),
-            ll_src: Box::new([false; FRAME_SIZE]),
+            special: Box::new([0; FRAME_SIZE]),
             leaf: Box::new([0; FRAME_SIZE]),
             codes: nexts::Codes::new(),
         }
@@ -100,6 +101,12 @@ impl Ip6Lookup {
 
 /// Marks a destination that could not be read (`::` never gets here from ip6-input).
 const BAD: u128 = 0;
+/// The source is link-local (fe80::/10): not forwarded off its link.
+const SP_LL_SRC: u8 = 1;
+/// The destination is multicast or link-local: decided from the interface table.
+const SP_SCOPED: u8 = 2;
+/// The header could not be read.
+const SP_BAD: u8 = 4;
 
 /// True if `iface` joined multicast group `g`.
 fn joined(ifs: &Interfaces, rx_if: u32, g: &Ipv6Addr) -> bool {
@@ -182,23 +189,29 @@ impl Node for Ip6Lookup {
     fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
         let pool = cx.pool();
         let n = frame.len();
-        let mut bad = 0usize;
-        for ((b, d), ll) in frame
+        // One pass over the headers: the destination, and whether the packet needs more
+        // than a leaf (unreadable, scoped destination, link-local source). ip6-input
+        // checked the lengths; only the fixed header is read here.
+        let mut special = false;
+        for ((b, d), sp) in frame
             .as_slice()
             .iter()
             .zip(self.dst.iter_mut())
-            .zip(self.ll_src.iter_mut())
+            .zip(self.special.iter_mut())
         {
-            *d = match Ipv6Packet::new_checked(pool.get(b).data()) {
-                Ok(p) => {
-                    *ll = is_link_local(&p.src_addr());
-                    u128::from(p.dst_addr())
-                }
-                Err(_) => {
-                    bad += 1;
-                    BAD
-                }
+            let data = pool.get(b).data();
+            (*d, *sp) = if data.len() >= HEADER_LEN {
+                let p = Ipv6Packet::new_unchecked(data);
+                let dst = u128::from(p.dst_addr());
+                let ll = is_link_local(&p.src_addr());
+                // Multicast (ff00::/8) and link-local (fe80::/10) are scoped.
+                let top = (dst >> 118) as u16;
+                let scoped = top >= 0x3fc || top == 0x3fa;
+                (dst, u8::from(ll) | u8::from(scoped) << 1)
+            } else {
+                (BAD, SP_BAD)
             };
+            special |= *sp != 0;
         }
         // Lock order: interfaces → adjacencies → ip6, as the control plane.
         let ifs = self.vnet.interfaces();
@@ -211,22 +224,25 @@ impl Node for Ip6Lookup {
         let dpos = ip6.dpos();
         let tracing = cx.tracing();
         // The last leaf seen that is a plain adjacency, and that adjacency: a packet with
-        // the same leaf (not scoped, no link-local source) needs only `opaque[ADJ]` (never
-        // set while tracing, so traced packets all take the full path).
+        // the same leaf and nothing special needs only `opaque[ADJ]` (never set while
+        // tracing, so traced packets all take the full path).
         let mut fast = (u32::MAX, 0u32);
         let bufs = frame.as_mut_slice();
         for (i, b) in bufs.iter_mut().enumerate() {
             let leaf = self.leaf[i];
-            let d = self.dst[i];
+            let sp = if special { self.special[i] } else { 0 };
+            if leaf == fast.0 && sp == 0 {
+                pool.meta_mut(b).opaque[opaque::ADJ] = fast.1;
+                self.codes.code[i] = NEXT_REWRITE.0;
+                continue;
+            }
             let mut pkt = pool.get_mut(b);
-            if bad > 0 && d == BAD {
+            if sp & SP_BAD != 0 {
                 self.codes.code[i] = nexts::DROP + Ip6LookupError::Malformed.code();
                 continue;
             }
-            // Multicast (ff00::/8) and link-local (fe80::/10) are scoped.
-            let top = (d >> 118) as u16;
-            if top >= 0x3fc || top == 0x3fa {
-                let dst = Ipv6Addr::from(d);
+            if sp & SP_SCOPED != 0 {
+                let dst = Ipv6Addr::from(self.dst[i]);
                 self.codes.code[i] = match scoped(&ifs, &adjs, pkt.meta_mut(), dst) {
                     Ok(next) => next.0,
                     Err(e) => nexts::DROP + e.code(),
@@ -239,16 +255,12 @@ impl Node for Ip6Lookup {
                 }
                 continue;
             }
-            if leaf == fast.0 && !self.ll_src[i] {
-                pkt.meta_mut().opaque[opaque::ADJ] = fast.1;
-                self.codes.code[i] = NEXT_REWRITE.0;
-                continue;
-            }
+            let ll_src = sp & SP_LL_SRC != 0;
             let dpo = dpos.get(leaf);
             let next = match dpo {
                 Dpo::Adjacency(a) => {
                     pkt.meta_mut().opaque[opaque::ADJ] = *a;
-                    if !tracing {
+                    if !tracing && !ll_src {
                         fast = (leaf, *a);
                     }
                     NEXT_REWRITE.0
@@ -280,7 +292,7 @@ impl Node for Ip6Lookup {
                 Dpo::Drop => nexts::DROP + Ip6LookupError::Blackhole.code(),
             };
             // Forwarding a link-local source off its link: beyond scope.
-            let next = if self.ll_src[i] && (next == NEXT_REWRITE.0 || next == NEXT_DISCOVER.0) {
+            let next = if ll_src && (next == NEXT_REWRITE.0 || next == NEXT_DISCOVER.0) {
                 if pkt.meta().rx_if != IF_NONE {
                     let m = pkt.meta_mut();
                     m.opaque[opaque::ICMP] = 1 << 8 | 2;
