@@ -50,6 +50,19 @@ pub struct ConnectionHandle {
     generation: u32,
 }
 
+impl ConnectionHandle {
+    /// The endpoint slot (dense: slots are reused, so it stays below the most
+    /// connections ever open at once).
+    pub(crate) fn index(self) -> u32 {
+        self.index
+    }
+
+    /// Which use of the slot this is.
+    pub(crate) fn generation(self) -> u32 {
+        self.generation
+    }
+}
+
 impl core::hash::Hash for ConnectionHandle {
     #[inline]
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {

@@ -239,7 +239,9 @@ pub struct Stack {
     iface: Interface,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    by_conn: HashMap<ConnectionHandle, u32, TableBuildHasher>,
+    /// Connection slot index → (connection generation, socket index): the endpoint's
+    /// slots are dense, so an event finds its socket without hashing.
+    by_conn: Vec<Option<(u32, u32)>>,
     /// UDP slot index → socket index.
     by_udp: Vec<u32>,
     listeners: HashMap<SocketAddr, u32, TableBuildHasher>,
@@ -263,7 +265,7 @@ impl Stack {
             iface,
             slots: Vec::new(),
             free: Vec::new(),
-            by_conn: HashMap::with_hasher(h),
+            by_conn: Vec::new(),
             by_udp: Vec::new(),
             listeners: HashMap::with_hasher(h),
             ready: VecDeque::new(),
@@ -326,6 +328,23 @@ impl Stack {
             .filter(|s| s.generation == h.generation)
             .and_then(|s| s.socket.as_mut())
             .ok_or(SocketError::BadHandle)
+    }
+
+    /// The socket of connection `conn`, if any.
+    fn socket_of(&self, conn: ConnectionHandle) -> Option<u32> {
+        match self.by_conn.get(conn.index() as usize) {
+            Some(&Some((generation, socket))) if generation == conn.generation() => Some(socket),
+            _ => None,
+        }
+    }
+
+    /// Records that socket `socket` holds connection `conn`.
+    fn bind_conn(&mut self, conn: ConnectionHandle, socket: u32) {
+        let i = conn.index() as usize;
+        if i >= self.by_conn.len() {
+            self.by_conn.resize(i + 1, None);
+        }
+        self.by_conn[i] = Some((conn.generation(), socket));
     }
 
     /// Marks readiness `bits` on socket `index` and queues it when registered for them.
@@ -396,7 +415,7 @@ impl Stack {
     /// Moves endpoint and UDP events onto the sockets.
     fn pump(&mut self) {
         while let Some((conn, ev)) = self.iface.endpoint_mut().poll_event() {
-            let Some(&index) = self.by_conn.get(&conn) else {
+            let Some(index) = self.socket_of(conn) else {
                 continue;
             };
             let bits = match ev {
@@ -545,7 +564,7 @@ impl Stack {
                 peer: tuple.remote,
                 ended: None,
             });
-            self.by_conn.insert(conn, h.index);
+            self.bind_conn(conn, h.index);
             // Data may have arrived with the handshake: let the first event say so.
             self.get_mut(h)?.pending = R | W;
             return Ok((h, tuple.remote));
@@ -585,7 +604,7 @@ impl Stack {
                         peer: remote,
                         ended: None,
                     });
-                    self.by_conn.insert(conn, h.index);
+                    self.bind_conn(conn, h.index);
                     return Ok(h);
                 }
                 Err(ConnectError::TupleInUse) => continue,
@@ -725,7 +744,9 @@ impl Stack {
         let slot = &mut self.slots[h.index as usize];
         if let Some(s) = slot.socket.take() {
             if let Kind::Stream { conn, .. } = s.kind {
-                self.by_conn.remove(&conn);
+                if self.socket_of(conn) == Some(h.index) {
+                    self.by_conn[conn.index() as usize] = None;
+                }
             }
             self.free.push(h.index);
         }
