@@ -6,7 +6,6 @@
 //! Peer in the same run: the Linux kernel over loopback doing the same with blocking
 //! sockets on one thread.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
@@ -46,27 +45,23 @@ fn ours_once() -> usize {
     let mut frame = vec![0u8; 1600];
     let mut buf = [0u8; 16];
     let mut events: Vec<SocketEvent> = Vec::new();
-    // Token -> handle, per side.
-    let mut clients: HashMap<usize, (SocketHandle, bool)> = HashMap::new();
-    let mut servers: HashMap<usize, SocketHandle> = HashMap::new();
-    let (mut opened, mut done, mut next_token) = (0usize, 0usize, 0usize);
+    // Token -> handle, per side; a socket's token is its (dense, reused) slot index.
+    let mut clients: Vec<Option<(SocketHandle, bool)>> = Vec::new();
+    let mut servers: Vec<Option<SocketHandle>> = Vec::new();
+    let (mut opened, mut done, mut in_flight) = (0usize, 0usize, 0usize);
     while done < conns {
-        while opened < conns && clients.len() < IN_FLIGHT {
+        while opened < conns && in_flight < IN_FLIGHT {
             let h = match a.tcp_connect(now, server) {
                 Ok(h) => h,
                 // Every port in TIME-WAIT: open more once some come back.
                 Err(SocketError::AddrInUse) => break,
                 Err(e) => panic!("client: {e}"),
             };
-            next_token += 1;
-            a.register(
-                h,
-                Token(next_token),
-                Interest::READABLE | Interest::WRITABLE,
-            )
-            .unwrap();
-            clients.insert(next_token, (h, false));
+            a.register(h, Token(h.index()), Interest::READABLE | Interest::WRITABLE)
+                .unwrap();
+            put(&mut clients, h.index(), (h, false));
             opened += 1;
+            in_flight += 1;
         }
         while let Some(n) = a.poll_transmit(now, &mut frame) {
             b.handle_frame(now, &frame[..n]);
@@ -76,21 +71,19 @@ fn ours_once() -> usize {
         for ev in &events {
             if ev.token == LISTENER {
                 while let Ok((s, _)) = b.tcp_accept(l) {
-                    next_token += 1;
-                    b.register(s, Token(next_token), Interest::READABLE)
-                        .unwrap();
-                    servers.insert(next_token, s);
+                    b.register(s, Token(s.index()), Interest::READABLE).unwrap();
+                    put(&mut servers, s.index(), s);
                 }
                 continue;
             }
-            let Some(&s) = servers.get(&ev.token.0) else {
+            let Some(&Some(s)) = servers.get(ev.token.0) else {
                 continue;
             };
             loop {
                 match b.tcp_recv(s, &mut buf) {
                     Ok(0) => {
                         b.close(now, s).unwrap();
-                        servers.remove(&ev.token.0);
+                        servers[ev.token.0] = None;
                         break;
                     }
                     Ok(_) => {}
@@ -105,9 +98,10 @@ fn ours_once() -> usize {
         events.clear();
         a.poll_events(&mut events, usize::MAX);
         for ev in &events {
-            let Some(&mut (h, ref mut said)) = clients.get_mut(&ev.token.0) else {
+            let Some(Some((h, said))) = clients.get_mut(ev.token.0) else {
                 continue;
             };
+            let h = *h;
             if ev.is_writable() && !*said && a.tcp_is_connected(h).unwrap_or(false) {
                 a.tcp_send(h, b"x").unwrap();
                 a.tcp_shutdown_write(now, h).unwrap();
@@ -116,7 +110,8 @@ fn ours_once() -> usize {
             if ev.is_readable() && *said {
                 if let Ok(0) = a.tcp_recv(h, &mut buf) {
                     a.close(now, h).unwrap();
-                    clients.remove(&ev.token.0);
+                    clients[ev.token.0] = None;
+                    in_flight -= 1;
                     done += 1;
                 }
             }
@@ -134,6 +129,14 @@ fn ours_once() -> usize {
         "every connection opened once"
     );
     conns
+}
+
+/// `v[i] = Some(x)`, growing `v` as needed.
+fn put<T>(v: &mut Vec<Option<T>>, i: usize, x: T) {
+    if v.len() <= i {
+        v.resize_with(i + 1, || None);
+    }
+    v[i] = Some(x);
 }
 
 fn kernel_once(n: usize) {
