@@ -559,7 +559,9 @@ impl IpHost {
 
     fn emit_tcp(&mut self, t: crate::Transmit, payload: &[u8], out: &mut [u8]) -> Option<usize> {
         let (src, dst) = (t.tuple.local.ip(), t.tuple.remote.ip());
-        let l4_len = t.repr.header_len() + payload.len();
+        // The option layout is worked out once here (`header_len` computes it).
+        let hl = t.repr.header_len();
+        let l4_len = hl + payload.len();
         let ip_len = if dst.is_ipv4() { IP4 } else { IP6 };
         let mtu = usize::from(self.config.mtu);
         if ip_len + l4_len > mtu && !payload.is_empty() {
@@ -575,7 +577,7 @@ impl IpHost {
         let at = self.emit_ip(src, dst, IpProtocol::Tcp, l4_len, out)?;
         let ph = pseudo(src, dst)?;
         let seg = &mut out[at..at + l4_len];
-        seg[repr.header_len()..].copy_from_slice(payload);
+        seg[hl..].copy_from_slice(payload);
         repr.payload_len = payload.len();
         repr.emit(&mut TcpPacket::new_unchecked(&mut seg[..]), Some(&ph));
         Some(at + l4_len)
