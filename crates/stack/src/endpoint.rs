@@ -403,13 +403,8 @@ impl Endpoint {
         if self.table.contains_key(&tuple) {
             return Err(ConnectError::TupleInUse);
         }
-        let conn = Connection::connect(
-            self.tcp_config(&tuple),
-            now,
-            tuple,
-            self.isn.isn(now, &tuple),
-            self.isn.ts_offset(&tuple),
-        );
+        let (isn, ts_offset) = self.isn.isn_and_ts_offset(now, &tuple);
+        let conn = Connection::connect(self.tcp_config(&tuple), now, tuple, isn, ts_offset);
         let h = self.insert(tuple, conn, None, true);
         self.after(h.index);
         Ok(h)
@@ -646,14 +641,8 @@ impl Endpoint {
             return;
         }
         l.syn_queue += 1;
-        let conn = Connection::accept(
-            self.tcp_config(&tuple),
-            now,
-            tuple,
-            syn,
-            self.isn.isn(now, &tuple),
-            self.isn.ts_offset(&tuple),
-        );
+        let (isn, ts_offset) = self.isn.isn_and_ts_offset(now, &tuple);
+        let conn = Connection::accept(self.tcp_config(&tuple), now, tuple, syn, isn, ts_offset);
         let h = self.insert(tuple, conn, Some(key), false);
         self.after(h.index);
     }

@@ -3,8 +3,10 @@
 //! `ISN = M + F(localip, localport, remoteip, remoteport, secretkey)` where `M` is a
 //! 4-microsecond timer and `F` is SipHash-2-4 keyed with a secret the caller supplies (the
 //! stack has no randomness source of its own: tests pass a fixed key, the daemon a random
-//! one). The same construction with a different domain byte gives each connection's
-//! timestamp offset (RFC 7323 §5.4), so TSval does not reveal uptime.
+//! one). The other half of the same 64-bit output gives each connection's timestamp
+//! offset (RFC 7323 §5.4), so TSval does not reveal uptime (SipHash is a PRF: the halves
+//! of one output are as unrelated as two outputs, and one hash per connection is half the
+//! cost).
 //!
 //! The hash tables (the endpoint's 4-tuples and listeners, the sockets', the neighbour
 //! cache's) use [`TableHasher`] instead: a folded multiply (foldhash's construction) whose
@@ -287,13 +289,23 @@ impl IsnGenerator {
 
     /// `M + F(4-tuple, key)` with `M` the time in 4 µs ticks (RFC 6528 §3).
     pub fn isn(&self, now: Instant, tuple: &FourTuple) -> TcpSeqNumber {
-        let m = (now / 4_000) as u32;
-        TcpSeqNumber::from_u32(m.wrapping_add(self.f(0, tuple) as u32))
+        self.isn_and_ts_offset(now, tuple).0
     }
 
     /// A per-connection offset added to the millisecond timestamp clock (RFC 7323 §5.4).
     pub fn ts_offset(&self, tuple: &FourTuple) -> u32 {
-        self.f(1, tuple) as u32
+        (self.f(0, tuple) >> 32) as u32
+    }
+
+    /// [`isn`](Self::isn) and [`ts_offset`](Self::ts_offset) from one hash: the low and
+    /// high halves of `F`.
+    pub fn isn_and_ts_offset(&self, now: Instant, tuple: &FourTuple) -> (TcpSeqNumber, u32) {
+        let m = (now / 4_000) as u32;
+        let f = self.f(0, tuple);
+        (
+            TcpSeqNumber::from_u32(m.wrapping_add(f as u32)),
+            (f >> 32) as u32,
+        )
     }
 }
 
@@ -560,5 +572,14 @@ mod tests {
         let later = g.isn(1_000_000, &tuple(1000));
         assert_eq!(later - a, 250);
         assert_ne!(g.ts_offset(&tuple(1000)), g.ts_offset(&tuple(1001)));
+        assert_eq!(
+            g.isn_and_ts_offset(5_000_000, &tuple(1000)),
+            (g.isn(5_000_000, &tuple(1000)), g.ts_offset(&tuple(1000)))
+        );
+        assert_ne!(
+            g.ts_offset(&tuple(1000)),
+            g.isn(0, &tuple(1000)).to_u32(),
+            "the offset is the other half"
+        );
     }
 }
