@@ -9,7 +9,12 @@ use crate::adj::{AdjState, AdjTable, Adjacency};
 use crate::{opaque, Vnet};
 use buf::{Buf, Frame, PacketMut};
 use graph::{Ctx, Next, Nexts, Node, NodeError, NodeInfo, NodeKind};
-use wire::ipv4::Ipv4Packet;
+use wire::ipv4::{Ipv4Packet, HEADER_LEN};
+
+/// Offsets of the fixed-header fields the fast path touches.
+const LENGTH: usize = 2;
+const TTL: usize = 8;
+const CHECKSUM: usize = 10;
 
 graph::node_errors! {
     /// Errors and counters of `ip4-rewrite`.
@@ -117,15 +122,20 @@ fn fast_path(pkt: &mut PacketMut<'_>, adj: &Adjacency) -> bool {
         return false;
     }
     let (meta, data) = pkt.split();
-    let Ok(mut p) = Ipv4Packet::new_checked(data) else {
+    // Only fixed-header fields are read and written: `ip4-input` validated the rest, and
+    // 20 readable bytes are all this needs to stay in bounds whoever the caller was.
+    let Some(h) = data.first_chunk_mut::<HEADER_LEN>() else {
         return false;
     };
-    let ttl = p.ttl();
-    if ttl <= 1 || p.total_len() > adj.mtu {
+    let ttl = h[TTL];
+    let total = u16::from_be_bytes([h[LENGTH], h[LENGTH + 1]]);
+    if (ttl <= 1) | (total > adj.mtu) {
         return false;
     }
-    p.set_ttl(ttl - 1);
-    p.set_checksum(checksum_after_ttl_decrement(p.checksum()));
+    h[TTL] = ttl - 1;
+    let c = u16::from_be_bytes([h[CHECKSUM], h[CHECKSUM + 1]]);
+    let c = checksum_after_ttl_decrement(c).to_be_bytes();
+    h[CHECKSUM..CHECKSUM + 2].copy_from_slice(&c);
     meta.tx_if = adj.tx_if;
     match pkt.prepend(rw.len()) {
         Some(h) => copy_rewrite(h, rw),
