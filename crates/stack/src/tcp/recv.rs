@@ -51,9 +51,10 @@ impl RecvBuffer {
         let na = n.min(a.len());
         out[..na].copy_from_slice(&a[..na]);
         out[na..n].copy_from_slice(&b[..n - na]);
-        self.data.drain(..n);
-        if self.data.is_empty() {
+        if n == self.data.len() {
             self.data = VecDeque::new();
+        } else {
+            self.data.drain(..n);
         }
         n
     }
@@ -90,7 +91,7 @@ impl RecvBuffer {
         payload = &payload[..payload.len().min(room)];
 
         if seq == *rcv_nxt {
-            self.data.extend(payload);
+            super::send::append(&mut self.data, payload);
             *rcv_nxt += payload.len();
             out.advanced = payload.len();
             self.pull_contiguous(rcv_nxt, &mut out);

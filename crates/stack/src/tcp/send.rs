@@ -10,6 +10,17 @@ use std::collections::VecDeque;
 
 use wire::tcp::TcpSeqNumber as Seq;
 
+/// Appends `bytes` to `data`; into an empty deque by adopting an exact-size `Vec` (one
+/// allocation, no growth path: the usual case of a connection that sends or receives a
+/// little at a time, whose buffer is freed whenever it empties).
+pub(crate) fn append(data: &mut VecDeque<u8>, bytes: &[u8]) {
+    if data.capacity() == 0 && !bytes.is_empty() {
+        *data = VecDeque::from(bytes.to_vec());
+    } else {
+        data.extend(bytes);
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct SendBuffer {
     data: VecDeque<u8>,
@@ -41,7 +52,7 @@ impl SendBuffer {
     /// Appends as much of `bytes` as fits under `limit` total; returns how much.
     pub(crate) fn write(&mut self, bytes: &[u8], limit: usize) -> usize {
         let n = bytes.len().min(limit.saturating_sub(self.data.len()));
-        self.data.extend(&bytes[..n]);
+        append(&mut self.data, &bytes[..n]);
         n
     }
 
@@ -51,11 +62,13 @@ impl SendBuffer {
             return 0;
         }
         let n = ((una - self.start) as u32 as usize).min(self.data.len());
-        self.data.drain(..n);
-        self.start += n;
-        if self.data.is_empty() {
+        if n == self.data.len() {
+            // All acknowledged: free the storage (an idle connection holds no heap).
             self.data = VecDeque::new();
+        } else {
+            self.data.drain(..n);
         }
+        self.start += n;
         n
     }
 
