@@ -873,9 +873,14 @@ impl Endpoint {
                 .and_then(|c| c.poll_transmit(now, buf).map(|r| (c.tuple(), r)));
             match out {
                 Some((tuple, repr)) => {
-                    // Round robin: the next call serves the next connection.
+                    // Round robin: the next call serves the next connection; one with
+                    // nothing more to send leaves the queue now (no poll to learn it).
                     self.dirty.pop_front();
-                    self.dirty.push_back(index);
+                    if slot.conn.as_ref().is_some_and(|c| c.may_transmit()) {
+                        self.dirty.push_back(index);
+                    } else {
+                        slot.dirty = false;
+                    }
                     self.after_transmit(index);
                     return Some(Transmit { tuple, repr });
                 }

@@ -10,6 +10,17 @@ impl Connection {
     /// to `buf`, which is cleared first. Call until `None` after every input; each call
     /// may also arm timers, so re-read [`poll_timeout`](Self::poll_timeout) afterwards.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TcpRepr> {
+        // Every test checks `may_transmit` against what was sent (debug builds only).
+        let may = cfg!(debug_assertions) && self.may_transmit();
+        let r = self.next_segment(now, buf);
+        debug_assert!(
+            r.is_none() || may,
+            "may_transmit said nothing to send, then {r:?} was sent"
+        );
+        r
+    }
+
+    fn next_segment(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TcpRepr> {
         buf.clear();
         if let Some(seq) = self.rst_reply.take() {
             return Some(self.bare(seq, TcpFlags::RST));
@@ -67,6 +78,22 @@ impl Connection {
             return Some(self.build(now, self.snd_nxt, TcpFlags::ACK, 0));
         }
         None
+    }
+
+    /// False only when [`poll_transmit`](Self::poll_transmit) would return `None` now (a
+    /// conservative check: true may still find nothing to send). The endpoint uses it to
+    /// take a connection off its output queue after its last segment, instead of polling
+    /// it once more to learn that.
+    pub fn may_transmit(&self) -> bool {
+        self.rst_reply.is_some()
+            || self.rst_pending
+            || self.syn_pending
+            || self.ack_now
+            || self.probe_pending
+            || self.rtx_at.is_some()
+            || self.in_sack_recovery()
+            || self.send.available(self.snd_nxt) > 0
+            || (self.fin_queued && self.snd_nxt == self.send.end())
     }
 
     fn send_syn(&mut self, now: Instant, flags: TcpFlags) -> TcpRepr {
