@@ -46,7 +46,7 @@ pub use error::{ConfigError, LbError, RouteError};
 pub use hash::{flow_hash4, flow_hash6};
 pub use lb::{normalize, LbTable, LoadBalances, INVALID_NEXT_HOP, MAX_BUCKETS};
 pub use lpm4::{mask4, Lpm4, Lpm4Table, DEFAULT_GROUPS4};
-pub use lpm6::{mask6, Lpm6, Lpm6Table, DEFAULT_GROUPS6};
+pub use lpm6::{mask6, Lpm6, Lpm6Slot, Lpm6Table, DEFAULT_GROUPS6};
 pub use qsbr::{Qsbr, QsbrReader};
 pub use trie::{GroupStats, MemoryUsage};
 

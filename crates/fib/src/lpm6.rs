@@ -158,27 +158,54 @@ impl Lpm6Table {
         }
     }
 
+    /// The longest match for `addr` (`u128::from(Ipv6Addr)`), as the slot that answered:
+    /// leaf pushing makes that slot the answer of every address sharing the bits that chose
+    /// it (its /24, /32, … /128), so a caller holding it answers such addresses with
+    /// [`Lpm6Slot::covers`] and no walk.
+    #[inline]
+    pub fn lookup_slot(&self, addr: u128) -> Lpm6Slot {
+        let (value, depth) = self.t.lookup6_depth(addr);
+        // depth is 24..=128: the shift is 0..=104.
+        let mask = u128::MAX << (128 - depth.clamp(24, 128));
+        Lpm6Slot {
+            key: addr & mask,
+            mask,
+            value,
+        }
+    }
+
+    /// [`Self::lookup_bulk`] for keys the caller knows to be scattered (say, because few of
+    /// them shared a slot with their predecessor): the walk side by side, without first
+    /// trying keys one by one.
+    pub fn lookup_bulk_scattered(&self, addrs: &[u128], out: &mut [u32]) {
+        for (a, o) in addrs.chunks(WALK).zip(out.chunks_mut(WALK)) {
+            self.walk(a, o);
+        }
+    }
+
+    /// Starts loading the root entry a lookup of `addr` reads (a software prefetch), so
+    /// that a lookup issued after other work finds it in the cache.
+    #[inline(always)]
+    pub fn prefetch(&self, addr: u128) {
+        sys::prefetch::read(&self.t.root[(addr >> 104) as usize]);
+    }
+
     /// The clustered form of [`Self::lookup_bulk`]: returns how many keys it answered (all
     /// of them, unless more than half of the first [`PROBE`] needed a walk). Not inlined:
     /// alone, its loop keeps everything in registers.
     #[inline(never)]
     fn reuse(&self, addrs: &[u128], out: &mut [u32]) -> usize {
-        // (previous key & mask, mask, answer); mask 0 with an impossible key never matches.
-        let (mut key, mut mask, mut value) = (1u128, 0u128, NO_ROUTE);
+        let mut slot = Lpm6Slot::NONE;
         let mut walks = 0;
         for (i, (&a, o)) in addrs.iter().zip(out.iter_mut()).enumerate() {
-            if a & mask != key {
+            if !slot.covers(a) {
                 if walks > PROBE / 2 && i >= PROBE {
                     return i;
                 }
                 walks += 1;
-                let (v, depth) = self.t.lookup6_depth(a);
-                // depth is 24..=128: the shift is 0..=104.
-                mask = u128::MAX << (128 - depth.clamp(24, 128));
-                key = a & mask;
-                value = v;
+                slot = self.lookup_slot(a);
             }
-            *o = value;
+            *o = slot.value;
         }
         addrs.len()
     }
@@ -232,6 +259,37 @@ impl Lpm6Table {
         for &j in &live[..count] {
             out[usize::from(j)] = NO_ROUTE;
         }
+    }
+}
+
+/// The slot that answered a lookup ([`Lpm6Table::lookup_slot`]): its answer holds for every
+/// address it covers, until the table changes (a caller keeps it for one frame at most, as
+/// long as it holds the answer itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lpm6Slot {
+    key: u128,
+    mask: u128,
+    value: u32,
+}
+
+impl Lpm6Slot {
+    /// Covers no address (mask 0 with a key no masked address equals).
+    pub const NONE: Lpm6Slot = Lpm6Slot {
+        key: 1,
+        mask: 0,
+        value: NO_ROUTE,
+    };
+
+    /// True when `addr` has the slot's answer.
+    #[inline(always)]
+    pub fn covers(&self, addr: u128) -> bool {
+        addr & self.mask == self.key
+    }
+
+    /// The answer: a leaf value or [`NO_ROUTE`].
+    #[inline(always)]
+    pub fn value(&self) -> u32 {
+        self.value
     }
 }
 

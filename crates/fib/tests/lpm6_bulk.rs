@@ -1,6 +1,7 @@
-//! `Lpm6Table::lookup_bulk` against a naive reference LPM, on random tables and keys: both
-//! of its shapes (clustered keys answered by reuse, scattered keys walked side by side),
-//! every batch length around the walk's width, after inserts, replacements and deletes.
+//! `Lpm6Table::lookup_bulk` (and `lookup_bulk_scattered`, `lookup_slot`) against a naive
+//! reference LPM, on random tables and keys: both of its shapes (clustered keys answered by
+//! reuse, scattered keys walked side by side), every batch length around the walk's width,
+//! after inserts, replacements and deletes.
 
 use fib::{mask6, Lpm6, NO_ROUTE};
 use std::collections::HashMap;
@@ -101,12 +102,28 @@ fn check(t: &Lpm6, reference: &Reference, keys: &[u128]) {
         let k = &keys[at..(at + len).min(keys.len())];
         let mut out = vec![0xdead_beef; k.len() + 3];
         table.lookup_bulk(k, &mut out);
+        let mut walked = vec![0xdead_beef; k.len() + 3];
+        table.lookup_bulk_scattered(k, &mut walked);
+        let mut slot = fib::Lpm6Slot::NONE;
         for (i, &a) in k.iter().enumerate() {
             let want = reference.lookup(a);
             assert_eq!(out[i], want, "key {a:#x} (batch of {}, index {i})", k.len());
+            assert_eq!(walked[i], want, "walked key {a:#x}");
             assert_eq!(table.lookup_raw(a), want, "single key {a:#x}");
+            // A slot answers every key it covers (here: the previous key's, when it does).
+            if slot.covers(a) {
+                assert_eq!(slot.value(), want, "key {a:#x} under the previous slot");
+            }
+            slot = table.lookup_slot(a);
+            assert!(slot.covers(a));
+            assert_eq!(slot.value(), want, "slot of {a:#x}");
         }
         assert_eq!(&out[k.len()..], &[0xdead_beef; 3], "wrote past the keys");
+        assert_eq!(
+            &walked[k.len()..],
+            &[0xdead_beef; 3],
+            "walk wrote past the keys"
+        );
         at += k.len();
         len = if len < 140 { len + 1 } else { 256 };
     }

@@ -1,7 +1,9 @@
-//! `ip6-lookup`: looks the whole frame's destinations up in the FIB at once (one read
-//! lock, one bulk lookup), then sends each packet where its DPO says: `ip6-rewrite` with
-//! `opaque[ADJ]` set (an ECMP group picks its member by flow hash), `ip6-local`,
-//! `ip6-discover-neighbor` (glean), `ip6-icmp-error` (unreachable) or the drop.
+//! `ip6-lookup`: looks the frame's destinations up in the FIB (no lock), then sends each
+//! packet where its DPO says: `ip6-rewrite` with `opaque[ADJ]` set (an ECMP group picks
+//! its member by flow hash), `ip6-local`, `ip6-discover-neighbor` (glean), `ip6-icmp-error`
+//! (unreachable) or the drop. A packet under the FIB slot that answered an earlier packet
+//! of the frame with a plain adjacency is done in the pass that reads its header; the
+//! others go through one bulk lookup and the full path.
 //!
 //! Scoped destinations are decided from the interface table instead (see [`super`]):
 //! multicast is local if the arrival interface joined the group (all-nodes, all-routers,
@@ -82,6 +84,9 @@ pub struct Ip6Lookup {
     /// the destination, in the first pass).
     special: Box<[u8; FRAME_SIZE]>,
     leaf: Box<[u32; FRAME_SIZE]>,
+    /// Where in the frame each entry of `dst`/`special`/`leaf` comes from (the packets the
+    /// first pass left for the bulk lookup).
+    index: Box<[u16; FRAME_SIZE]>,
     codes: nexts::Codes,
 }
 
@@ -94,10 +99,15 @@ impl Ip6Lookup {
             dst: Box::new([0; FRAME_SIZE]),
             special: Box::new([0; FRAME_SIZE]),
             leaf: Box::new([0; FRAME_SIZE]),
+            index: Box::new([0; FRAME_SIZE]),
             codes: nexts::Codes::new(),
         }
     }
 }
+
+/// Lookups one by one in the first pass of a frame before the rest wait for the bulk
+/// lookup (which walks scattered destinations side by side).
+const REUSE_WALKS: usize = 2;
 
 /// Marks a destination that could not be read (`::` never gets here from ip6-input).
 const BAD: u128 = 0;
@@ -188,20 +198,32 @@ impl Node for Ip6Lookup {
 
     fn process(&mut self, cx: &mut Ctx<'_>, frame: &mut Frame) {
         let pool = cx.pool();
-        let n = frame.len();
-        // One pass over the headers: the destination, and whether the packet needs more
-        // than a leaf (unreadable, scoped destination, link-local source). ip6-input
-        // checked the lengths; only the fixed header is read here.
-        let mut special = false;
-        for ((b, d), sp) in frame
-            .as_slice()
-            .iter()
-            .zip(self.dst.iter_mut())
-            .zip(self.special.iter_mut())
-        {
-            let data = pool.get(b).data();
-            (*d, *sp) = if data.len() >= HEADER_LEN {
-                let p = Ipv6Packet::new_unchecked(data);
+        let tracing = cx.tracing();
+        // Lock order: interfaces → adjacencies → ip6, as the control plane.
+        let ifs = self.vnet.interfaces();
+        let adjs = self.vnet.adjacencies();
+        // Online in the FIB's grace-period domain until `section` drops: the leaves (DPO
+        // indices) read below stay valid that long.
+        let section = self.reader.enter();
+        let ip6 = self.vnet.ip6();
+        let dpos = ip6.dpos();
+        // One pass does the usual packet whole: nothing special about it (readable, not
+        // scoped, source not link-local), under the slot that answered an earlier packet
+        // of the frame, whose leaf is a plain adjacency: it needs only `opaque[ADJ]`. The
+        // first packets not under that slot are looked up one by one (clustered frames
+        // need one or two); past `REUSE_WALKS` of them, and while tracing, the others wait
+        // for the bulk lookup and the full path below.
+        let mut slot = fib::Lpm6Slot::NONE;
+        // The last leaf seen that is a plain adjacency, and that adjacency.
+        let mut fast = (u32::MAX, 0u32);
+        let mut walks = 0;
+        let mut rest = 0;
+        let bufs = frame.as_mut_slice();
+        for (i, b) in bufs.iter_mut().enumerate() {
+            let mut pkt = pool.get_mut(b);
+            let (meta, data) = pkt.split();
+            let (d, sp) = if data.len() >= HEADER_LEN {
+                let p = Ipv6Packet::new_unchecked(&*data);
                 let dst = u128::from(p.dst_addr());
                 let ll = is_link_local(&p.src_addr());
                 // Multicast (ff00::/8) and link-local (fe80::/10) are scoped.
@@ -211,38 +233,48 @@ impl Node for Ip6Lookup {
             } else {
                 (BAD, SP_BAD)
             };
-            special |= *sp != 0;
-        }
-        // Lock order: interfaces → adjacencies → ip6, as the control plane.
-        let ifs = self.vnet.interfaces();
-        let adjs = self.vnet.adjacencies();
-        // Online in the FIB's grace-period domain until `section` drops: the leaves (DPO
-        // indices) read below stay valid that long.
-        let section = self.reader.enter();
-        let ip6 = self.vnet.ip6();
-        ip6.fib.lookup_bulk(&self.dst[..n], &mut self.leaf[..n]);
-        let dpos = ip6.dpos();
-        let tracing = cx.tracing();
-        // The last leaf seen that is a plain adjacency, and that adjacency: a packet with
-        // the same leaf and nothing special needs only `opaque[ADJ]` (never set while
-        // tracing, so traced packets all take the full path).
-        let mut fast = (u32::MAX, 0u32);
-        let bufs = frame.as_mut_slice();
-        for (i, b) in bufs.iter_mut().enumerate() {
-            let leaf = self.leaf[i];
-            let sp = if special { self.special[i] } else { 0 };
-            if leaf == fast.0 && sp == 0 {
-                pool.meta_mut(b).opaque[opaque::ADJ] = fast.1;
-                self.codes.code[i] = NEXT_REWRITE.0;
-                continue;
+            if sp == 0 && !tracing {
+                if !slot.covers(d) && walks < REUSE_WALKS {
+                    walks += 1;
+                    slot = ip6.fib.lookup_slot(d);
+                    let leaf = slot.value();
+                    if leaf != fast.0 {
+                        if let Dpo::Adjacency(a) = dpos.get(leaf) {
+                            fast = (leaf, *a);
+                        }
+                    }
+                }
+                if slot.covers(d) && slot.value() == fast.0 {
+                    meta.opaque[opaque::ADJ] = fast.1;
+                    self.codes.code[i] = NEXT_REWRITE.0;
+                    continue;
+                }
             }
+            ip6.fib.prefetch(d);
+            self.dst[rest] = d;
+            self.special[rest] = sp;
+            self.index[rest] = i as u16;
+            rest += 1;
+        }
+        // Most of the frame left over: its destinations are scattered, walk them at once.
+        let (dst, leaf) = (&self.dst[..rest], &mut self.leaf[..rest]);
+        if rest * 2 > bufs.len() {
+            ip6.fib.lookup_bulk_scattered(dst, leaf);
+        } else {
+            ip6.fib.lookup_bulk(dst, leaf);
+        }
+        for k in 0..rest {
+            let i = usize::from(self.index[k]);
+            let Some(b) = bufs.get_mut(i) else { continue };
+            let leaf = self.leaf[k];
+            let sp = self.special[k];
             let mut pkt = pool.get_mut(b);
             if sp & SP_BAD != 0 {
                 self.codes.code[i] = nexts::DROP + Ip6LookupError::Malformed.code();
                 continue;
             }
             if sp & SP_SCOPED != 0 {
-                let dst = Ipv6Addr::from(self.dst[i]);
+                let dst = Ipv6Addr::from(self.dst[k]);
                 self.codes.code[i] = match scoped(&ifs, &adjs, pkt.meta_mut(), dst) {
                     Ok(next) => next.0,
                     Err(e) => nexts::DROP + e.code(),
@@ -260,9 +292,6 @@ impl Node for Ip6Lookup {
             let next = match dpo {
                 Dpo::Adjacency(a) => {
                     pkt.meta_mut().opaque[opaque::ADJ] = *a;
-                    if !tracing && !ll_src {
-                        fast = (leaf, *a);
-                    }
                     NEXT_REWRITE.0
                 }
                 Dpo::LoadBalance(adjs) => {
