@@ -783,8 +783,8 @@ impl Endpoint {
         self.slot_mut(h).and_then(|s| s.conn.as_mut())
     }
 
-    /// After any input to slot `index`: route its events, mark it dirty, reschedule its
-    /// timer, and release it once closed.
+    /// After any input to slot `index`: route its events, queue it for output if it may
+    /// have something to send, reschedule its timer, and release it once closed.
     fn after(&mut self, index: u32) {
         let slot = &mut self.slots[index as usize];
         let Some(conn) = slot.conn.as_mut() else {
@@ -814,7 +814,7 @@ impl Endpoint {
                 self.events.push_back((h, ev));
             }
         }
-        if !slot.dirty {
+        if !slot.dirty && conn.may_transmit() {
             slot.dirty = true;
             self.dirty.push_back(index);
         }
