@@ -49,9 +49,20 @@
 //! what XDP redirected, uplane's lan rx and wan tx, h2's receive; and `show runtime` (AF_XDP),
 //! `show hardware-interfaces`, `show errors` and `show xdp` after the best window.
 //!
+//! `UPLANE_BENCH_THREADED_NAPI=1` moves lan's receive out of the generator's CPU for
+//! every path alike: by default lan's veth NAPI (the kernel's whole forwarding; for uplane
+//! and testpmd the XDP program and the copy into the UMEM) runs in the softirq of the CPU
+//! that sent, trafgen's, which then offers at most ~0.8 Mpps. With the option it runs in a
+//! kernel thread pinned to the router's CPU (see `threaded_napi`): trafgen has CPU 0 to
+//! itself and every router's whole receive and forwarding is charged to the last CPU.
+//! trafgen then sends one `sendto` per frame through the qdisc (`-t 0 -q`): lan's ring
+//! fills while its thread waits for the CPU, veth stops h1's queue, and trafgen's TX_RING
+//! flush fails with EAGAIN and exits (0 frames measured), where a `sendto` waits.
+//!
 //! It uses the release binaries `uplane` and `uplanectl` next to this bench's executable
-//! (`target/release`): it runs `cargo build --release -p uplane --bins` first, which is a
-//! no-op when they are fresh (`UPLANE_BENCH_NO_BUILD=1` skips that and uses what is there).
+//! (`target/release`, or `$CARGO_TARGET_DIR/release`, which the build inherits): it runs
+//! `cargo build --release -p uplane --bins` first, which is a no-op when they are fresh
+//! (`UPLANE_BENCH_NO_BUILD=1` skips that and uses what is there).
 //! Needs root, iproute2, ethtool, taskset, iperf3 and trafgen (scripts/setup); without
 //! them it prints `skipped: ...` and no BENCH line. Speed never makes it fail.
 
@@ -127,6 +138,30 @@ fn main() {
         }
     };
     let dir = TempDir::new();
+    let napi = if threaded_napi_wanted() {
+        match threaded_napi(&lab) {
+            Ok(pids) => {
+                println!(
+                    "veth_forward: threaded NAPI (UPLANE_BENCH_THREADED_NAPI): lan's receive \
+                     (veth NAPI: the kernel's whole forwarding; for uplane and testpmd the XDP \
+                     program and the copy into the UMEM) runs in kernel thread(s) {pids:?} \
+                     pinned to CPU {} at nice -10, for every path, instead of in trafgen's \
+                     softirq on CPU 0; lan has GRO on (veth has a NAPI only with XDP or GRO) \
+                     with gro_max_size 1500, so nothing is merged; trafgen sends one sendto \
+                     per frame through the qdisc (-t 0 -q: its TX_RING mode exits when veth \
+                     stops the queue)",
+                    cpus - 1
+                );
+                Some(pids)
+            }
+            Err(e) => {
+                println!("veth_forward: threaded NAPI asked for but not set up: {e}");
+                return;
+            }
+        }
+    } else {
+        None
+    };
 
     let testpmd = testpmd_available();
     if let Err(why) = &testpmd {
@@ -139,6 +174,12 @@ fn main() {
     }
     for round in 1..=rounds {
         for (i, p) in paths.iter().enumerate() {
+            if let Some(pids) = &napi {
+                if let Err(e) = pin_napi(pids) {
+                    println!("round {round} {}: not measured: {e}", p.label());
+                    continue;
+                }
+            }
             match measure(&lab, &dir.0, &bins, *p) {
                 Ok(m) => {
                     println!(
@@ -268,39 +309,62 @@ fn main() {
         }
         println!("{line}");
     }
-    println!(
-        "veth_forward: what limits these figures on this machine: the generator (trafgen, \
+    if napi.is_some() {
+        println!(
+            "veth_forward: what limits these figures on this machine (threaded NAPI): CPU 1 \
+             runs lan's receive for every path. The kernel forwards there, inside that \
+             thread, passing each skb on; uplane and testpmd share CPU 1 with it, which \
+             copies each frame into the UMEM (copy mode), and pay in their own sendto for \
+             the copy-mode transmit (an skb built and copied per frame, wan's veth transmit, \
+             h2's receive). Two copies and an skb per frame against none: on veth, AF_XDP \
+             copy mode loses to the kernel on one router CPU; uplane and testpmd pay alike."
+        );
+    } else {
+        println!(
+            "veth_forward: what limits these figures on this machine: the generator (trafgen, \
          CPU 0), the veth transmit into the router namespace and the sink's receive all run \
          in softirq on the CPUs that also run the router; the kernel path forwards in the \
          sender's softirq on CPU 0 alone, while uplane and testpmd poll on CPU 1 and their \
          AF_XDP copy-mode transmit (a sendto kick that copies each frame into an skb and \
          runs the wan veth transmit and h2's receive in that syscall) is charged to CPU 1 too. \
          With 2 cores every path is CPU-bound: see each round's cpu split above."
-    );
+        );
+    }
     if let Some(x) = &xdp {
-        limits(&kernel, x, tpmd.as_ref());
+        limits(&kernel, x, tpmd.as_ref(), napi.is_some());
     }
 }
 
 /// What held uplane AF_XDP's best window below the targets (2x the kernel, 1.2x testpmd),
 /// from what that window measured.
-fn limits(kernel: &Measure, x: &Measure, tpmd: Option<&Measure>) {
+fn limits(kernel: &Measure, x: &Measure, tpmd: Option<&Measure>, threaded: bool) {
     println!("veth_forward: what limits uplane AF_XDP here (measured in its best window):");
-    println!(
-        "  the generator: with lan's XDP program attached h1 offered only {:.3} Mpps (CPU 0 \
+    if threaded {
+        println!(
+            "  threaded NAPI: CPU 0 runs only trafgen (and h1's veth transmit); lan's receive \
+             and the router share CPU {}: h1 offered {:.3} Mpps to uplane AF_XDP, {:.3} to the \
+             kernel; the router's CPU is the limit for every path",
+            std::thread::available_parallelism().map_or(1, |n| n.get()) - 1,
+            x.offered_mpps,
+            kernel.offered_mpps
+        );
+    } else {
+        println!(
+            "  the generator: with lan's XDP program attached h1 offered only {:.3} Mpps (CPU 0 \
          runs trafgen and, in its softirq, lan's veth NAPI: the XDP program, the skb-to-XDP \
          copy and the copy into the UMEM); 2x the kernel would need {:.3} Mpps delivered, \
          more than was offered{}",
-        x.offered_mpps,
-        2.0 * kernel.mpps,
-        match tpmd {
-            Some(t) => format!(
-                " (testpmd's windows offered {:.3} Mpps on the same path)",
-                t.offered_mpps
-            ),
-            None => String::new(),
-        }
-    );
+            x.offered_mpps,
+            2.0 * kernel.mpps,
+            match tpmd {
+                Some(t) => format!(
+                    " (testpmd's windows offered {:.3} Mpps on the same path)",
+                    t.offered_mpps
+                ),
+                None => String::new(),
+            }
+        );
+    }
     if let (Some(c), Some(k)) = (x.router_cpus, x.router_kernel_share) {
         println!(
             "  the router's CPU: uplane used {c:.2} CPUs ({:.0}% of it in the kernel: \
@@ -328,6 +392,83 @@ fn limits(kernel: &Measure, x: &Measure, tpmd: Option<&Measure>) {
             x.offered_mpps, x.mpps
         );
     }
+}
+
+/// `UPLANE_BENCH_THREADED_NAPI` set (and not `0`).
+fn threaded_napi_wanted() -> bool {
+    std::env::var_os("UPLANE_BENCH_THREADED_NAPI").is_some_and(|v| v != "0")
+}
+
+/// Moves lan's receive out of the generator's CPU, the same for every path: veth runs a
+/// NAPI only with XDP or GRO, so GRO goes on at lan (with `gro_max_size` 1500 nothing is
+/// merged: TCP segments stay wire-sized, as AF_PACKET needs and as without it), then
+/// `/sys/class/net/lan/threaded` = 1 puts that NAPI in a kernel thread (`napi/lan-ID`),
+/// which [`pin_napi`] pins. GRO keeps the NAPI (and its thread) when uplane's or testpmd's
+/// XDP program comes and goes. Returns the threads' pids.
+fn threaded_napi(lab: &Lab) -> Result<Vec<u32>, String> {
+    let e = |x: testkit::LabError| x.to_string();
+    lab.exec("router", &["ethtool", "-K", "lan", "gro", "on"])
+        .map_err(e)?;
+    lab.ip(
+        "router",
+        &["link", "set", "dev", "lan", "gro_max_size", "1500"],
+    )
+    .map_err(e)?;
+    let before = napi_threads("lan");
+    lab.exec(
+        "router",
+        &["sh", "-c", "echo 1 > /sys/class/net/lan/threaded"],
+    )
+    .map_err(e)?;
+    let pids: Vec<u32> = napi_threads("lan")
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    if pids.is_empty() {
+        return Err("no napi/lan-* kernel thread appeared".into());
+    }
+    pin_napi(&pids)?;
+    Ok(pids)
+}
+
+/// Pids of the kernel threads named `napi/DEV-*`.
+fn napi_threads(dev: &str) -> Vec<u32> {
+    let prefix = format!("napi/{dev}-");
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.starts_with(&prefix))
+        })
+        .collect()
+}
+
+/// Pins the NAPI threads to the router's CPU (the last) at nice -10: the weight of the
+/// router's own autogroup, so that lan's receive and a polling router split that CPU
+/// evenly when both have work. Fails if a thread is gone (its NAPI was deleted).
+fn pin_napi(pids: &[u32]) -> Result<(), String> {
+    let cpu = (std::thread::available_parallelism().map_or(1, |n| n.get()) - 1).to_string();
+    for pid in pids {
+        let pid = pid.to_string();
+        for args in [
+            &["taskset", "-pc", &cpu, &pid][..],
+            &["renice", "-n", "-10", "-p", &pid],
+        ] {
+            let ok = Command::new(args[0])
+                .args(&args[1..])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                return Err(format!("{args:?} failed (NAPI thread gone?)"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether `dpdk-testpmd` and DPDK's AF_XDP PMD are installed.
@@ -1159,9 +1300,14 @@ fn measure_running(
     let mut cmd = ns_cmd_own_session(lab, "h1")?;
     cmd.args(["trafgen", "-o", "eth0", "-c"])
         .arg(&cfg)
-        .args(["-P", "1", "--no-sock-mem", "-Q"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .args(["-P", "1", "--no-sock-mem", "-Q"]);
+    if threaded_napi_wanted() {
+        // With lan's receive on another CPU its ring fills and veth stops h1's queue:
+        // trafgen's TX_RING flush then fails (EAGAIN) and trafgen exits. One sendto per
+        // frame through the qdisc (`-t 0 -q`) waits instead.
+        cmd.args(["-t", "0", "-q"]);
+    }
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut gen = Proc {
         child: spawn_prioritized(&mut cmd, "trafgen")?,
         group: true,
