@@ -438,7 +438,11 @@ impl Endpoint {
             Some(c) => c.recv(buf),
             None => return Err(RecvError::ConnectionLost(crate::CloseReason::Closed)),
         };
-        self.after(h.index);
+        // Only a read that took bytes changes the connection (end of stream and errors
+        // leave it as it was).
+        if let Ok(Some(_)) = r {
+            self.after(h.index);
+        }
         r
     }
 
@@ -448,7 +452,10 @@ impl Endpoint {
             Some(c) => c.close(now),
             None => return Err(CloseError::AlreadyClosed),
         };
-        self.after(h.index);
+        // A second close changes nothing.
+        if r.is_ok() {
+            self.after(h.index);
+        }
         r
     }
 
