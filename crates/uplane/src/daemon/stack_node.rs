@@ -216,6 +216,11 @@ impl Node for StackOutput {
         }
     }
 
+    /// Without a stack (no `[[service]]`) there is nothing to poll.
+    fn wants_poll(&self) -> bool {
+        self.host.is_some()
+    }
+
     fn poll(&mut self, cx: &mut Ctx<'_>) -> usize {
         let Some(shared) = self.host.as_ref() else {
             return 0;
