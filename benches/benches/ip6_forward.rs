@@ -14,13 +14,14 @@
 //! (two strides of our 24-8-8… trie below the root).
 //!
 //! `ip6-forward` sends to 1024 destinations in that one /48, so ip6-lookup walks the same
-//! few slots again and again (and `Lpm6Table::lookup_bulk` reuses the answer of a key under
-//! the same slot as the previous one): the best case. `ip6-forward-many-routes` is the
+//! few slots again and again (and answers every packet under the slot that answered the
+//! frame's first, `Lpm6Table::lookup_slot`, without a walk): the best case. `ip6-forward-many-routes` is the
 //! honest one: 200,000 prefixes (`ROUTES6`; today's global IPv6 table) clustered as RIR
 //! allocations (random /32s under 2000::/3, each with ~30 more-specifics /36–/64), all via
 //! the same neighbour, and 65,536 packets replayed in a loop, each to a random address
 //! inside a random installed prefix (so consecutive packets share no slot and the walk
-//! misses the caches). Its ratio is (1-route chain) / (many-route chain).
+//! misses the caches; ip6-lookup walks them 64 at a time, `Lpm6Table::lookup_bulk_scattered`).
+//! Its ratio is (1-route chain) / (many-route chain).
 
 use buf::{BufferCache, BufferPool, PoolConfig};
 use core::net::{IpAddr, Ipv6Addr};
