@@ -16,7 +16,7 @@ use crate::adj::{AdjIndex, MAX_REWRITE};
 use crate::interface::{IfIndex, IfKind, Interface, Interfaces, IF_NONE};
 use crate::ip4::names;
 use crate::resolve::{self, Resolve, ResolveEvent, Resolver};
-use crate::Vnet;
+use crate::{ProbePolicy, Vnet};
 use buf::{Buf, BufFlags, BufferPool, Frame, HEADROOM};
 use core::net::{IpAddr, Ipv4Addr};
 use graph::{Ctx, Next, Node, NodeError, NodeInfo, NodeKind, Wake};
@@ -392,9 +392,16 @@ impl Resolver for Arp {
         iface: &Interface,
         src: Ipv4Addr,
         target: Ipv4Addr,
+        unicast: Option<EthernetAddress>,
     ) -> bool {
         let req = request(iface, src, target);
-        emit_arp(pool, b, iface, EthernetAddress::BROADCAST, &req)
+        emit_arp(
+            pool,
+            b,
+            iface,
+            unicast.unwrap_or(EthernetAddress::BROADCAST),
+            &req,
+        )
     }
 }
 
@@ -414,7 +421,11 @@ graph::node_errors! {
     pub enum Ip4NeighborProcessError {
         /// Gratuitous ARPs sent after an address was added.
         GratuitousSent = "gratuitous ARPs sent",
-        /// Neighbours expired (their adjacency went incomplete).
+        /// Unicast probes sent to aged neighbours (ARP requests and neighbor solicitations).
+        NeighborsProbed = "aged neighbours probed",
+        /// Probes not sent for want of a buffer or a source address.
+        ProbesNotSent = "aged neighbour probes not sent",
+        /// Neighbours expired: no probe answered (their adjacency went incomplete).
         NeighborsExpired = "neighbours expired",
         /// Packets that waited too long for ARP, freed.
         PendingExpired = "packets expired waiting for ARP",
@@ -469,12 +480,28 @@ impl Node for Ip4NeighborProcess {
                 None => cx.count(Ip4NeighborProcessError::NoBuffers, 1),
             }
         }
-        let (old, expired) = {
-            let mut nt = self.vnet.neighbors();
-            let old = nt.expire(now, params.neighbor_max_age_ns);
-            let expired = nt.expire_pending(now, params.pending_timeout_ns, cx.cache());
-            (old, expired)
+        let policy = ProbePolicy {
+            probes: params.neighbor_probes,
+            interval_ns: params.neighbor_probe_interval_ns,
         };
+        let (aged, expired) = {
+            let mut nt = self.vnet.neighbors();
+            let aged = nt.age(now, params.neighbor_max_age_ns, policy);
+            let expired = nt.expire_pending(now, params.pending_timeout_ns, cx.cache());
+            (aged, expired)
+        };
+        for n in &aged.probe {
+            let sent = match n.ip {
+                IpAddr::V4(_) => resolve::probe::<Arp>(cx, &ifs, n, Next(0)),
+                IpAddr::V6(_) => resolve::probe::<crate::nd::Nd>(cx, &ifs, n, Next(0)),
+            };
+            if sent {
+                cx.count(Ip4NeighborProcessError::NeighborsProbed, 1);
+            } else {
+                cx.count(Ip4NeighborProcessError::ProbesNotSent, 1);
+            }
+        }
+        let old = aged.removed;
         if !old.is_empty() {
             let mut adjs = self.vnet.adjacencies_mut();
             for n in &old {
@@ -482,8 +509,14 @@ impl Node for Ip4NeighborProcess {
             }
             drop(adjs);
             for n in &old {
-                if let IpAddr::V4(ip) = n.ip {
-                    let _ = self.vnet.ip4_set_neighbor_route(n.if_index, ip, None);
+                // The host route learning added goes with the neighbour.
+                match n.ip {
+                    IpAddr::V4(ip) => {
+                        let _ = self.vnet.ip4_set_neighbor_route(n.if_index, ip, None);
+                    }
+                    IpAddr::V6(ip) => {
+                        let _ = self.vnet.ip6_set_neighbor_route(ip, None);
+                    }
                 }
             }
             cx.count(Ip4NeighborProcessError::NeighborsExpired, old.len() as u64);

@@ -386,9 +386,15 @@ pub fn router(data: &[u8]) {
     }
     lab.run();
     // Long after: the neighbour process drops what still waits and ages out what the
-    // input taught (the next input starts from the same router).
+    // input taught (the next input starts from the same router): it probes each aged
+    // neighbour `neighbor_probes` times, an interval apart, then removes it.
     lab.now += 3_600_000_000_000;
     lab.run();
+    let params = s.vnet.ip4().params();
+    for _ in 0..params.neighbor_probes {
+        lab.now += params.neighbor_probe_interval_ns;
+        lab.run();
+    }
     let now = lab.now;
     let Lab { graph, pool, .. } = lab;
     drop(graph);

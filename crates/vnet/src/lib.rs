@@ -47,7 +47,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use adj::{AdjIndex, AdjState, AdjTable, Adjacency};
 pub use dpo::{Dpo, DpoIndex, DpoTable, Dpos};
 pub use interface::{IfError, IfIndex, IfKind, Interface, Interfaces, SubTags, IF_NONE};
-pub use neighbor::{Learned, Neighbor, NeighborTable};
+pub use neighbor::{Aged, Learned, Neighbor, NeighborTable, ProbePolicy};
 pub use register::{attach_interfaces, register};
 pub use state::StateReader;
 

@@ -21,9 +21,11 @@
 //!   solicitation to the target's solicited-node group (`33:33:ff:..`), at most one per
 //!   neighbour per `ns_interval_ns`.
 //!
-//! Aging is shared with ARP: `ip4-neighbor-process` expires every dynamic neighbour of the
-//! table, IPv6 ones included (their adjacency goes incomplete and the next packet
-//! re-solicits), and frees packets that waited too long.
+//! Aging is shared with ARP: `ip4-neighbor-process` ages every dynamic neighbour of the
+//! table, IPv6 ones included: an aged one gets unicast neighbor solicitations (RFC 4861
+//! §7.3.3's PROBE) while its adjacency stays complete, and is removed only when none is
+//! answered (its adjacency goes incomplete and the next packet re-solicits). The process
+//! also frees packets that waited too long.
 
 use crate::adj::{AdjIndex, MAX_REWRITE};
 use crate::arp::l2_header;
@@ -464,14 +466,21 @@ impl Resolver for Nd {
         iface: &Interface,
         src: Ipv6Addr,
         target: Ipv6Addr,
+        unicast: Option<EthernetAddress>,
     ) -> bool {
-        let sn = solicited_node(target);
         let mut opt = [0u8; 8];
         NdiscOption::SourceLinkLayerAddr(iface.mac.as_bytes()).emit(&mut opt);
         let ns = NdiscRepr::NeighborSolicit {
             target_addr: target,
             options: &opt,
         };
-        emit_nd(pool, b, iface, multicast_mac(sn), src, sn, ns)
+        match unicast {
+            // A probe goes to the neighbour itself (RFC 4861 §7.2.2).
+            Some(mac) => emit_nd(pool, b, iface, mac, src, target, ns),
+            None => {
+                let sn = solicited_node(target);
+                emit_nd(pool, b, iface, multicast_mac(sn), src, sn, ns)
+            }
+        }
     }
 }

@@ -2,8 +2,10 @@
 //! neighbour to resolve.
 //!
 //! Learning a neighbour completes its adjacency (the caller does that with
-//! [`crate::AdjTable::resolve`]); aging removes dynamic entries not refreshed within
-//! `max_age`. Packets for an unresolved neighbour wait here, at most
+//! [`crate::AdjTable::resolve`]); aging ([`NeighborTable::age`]) first probes a dynamic
+//! entry not refreshed within `max_age` at its known MAC, a few times (VPP's and Linux's
+//! way: an answer refreshes it while its adjacency stays complete, so traffic to a quiet
+//! but present neighbour never stops), and removes it only when no probe was answered. Packets for an unresolved neighbour wait here, at most
 //! [`NeighborTable::PENDING_PER_NEIGHBOR`] per neighbour and
 //! [`NeighborTable::PENDING_TOTAL`] in all; past either bound the caller drops and counts.
 
@@ -26,6 +28,28 @@ pub struct Neighbor {
     pub is_static: bool,
     /// Graph time (ns) it was last confirmed.
     pub updated_ns: u64,
+    /// Probes sent since it was last confirmed (0 while fresh).
+    pub probes: u8,
+    /// Graph time (ns) of the last probe.
+    pub probed_ns: u64,
+}
+
+/// How [`NeighborTable::age`] re-checks an aged neighbour before removing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbePolicy {
+    /// Unanswered probes after which the neighbour is removed (0: remove at once).
+    pub probes: u8,
+    /// Time allowed for an answer to each probe (ns).
+    pub interval_ns: u64,
+}
+
+/// What [`NeighborTable::age`] found.
+#[derive(Debug, Default)]
+pub struct Aged {
+    /// Neighbours to probe now (their entry and adjacency stay).
+    pub probe: Vec<Neighbor>,
+    /// Neighbours removed (their adjacencies must be marked incomplete).
+    pub removed: Vec<Neighbor>,
 }
 
 /// What [`NeighborTable::learn`] did.
@@ -75,6 +99,7 @@ impl NeighborTable {
         match self.map.get_mut(&(if_index, ip)) {
             Some(n) => {
                 n.updated_ns = now_ns;
+                n.probes = 0;
                 if n.mac == mac {
                     Learned::Refreshed
                 } else {
@@ -91,6 +116,8 @@ impl NeighborTable {
                         mac,
                         is_static: false,
                         updated_ns: now_ns,
+                        probes: 0,
+                        probed_ns: 0,
                     },
                 );
                 Learned::New
@@ -108,6 +135,8 @@ impl NeighborTable {
                 mac,
                 is_static: true,
                 updated_ns: 0,
+                probes: 0,
+                probed_ns: 0,
             },
         );
     }
@@ -122,18 +151,28 @@ impl NeighborTable {
         self.map.remove(&(if_index, ip))
     }
 
-    /// Removes dynamic neighbours not confirmed within `max_age_ns` of `now_ns` and returns
-    /// them (their adjacencies must be marked incomplete).
-    pub fn expire(&mut self, now_ns: u64, max_age_ns: u64) -> Vec<Neighbor> {
-        let old: Vec<(IfIndex, IpAddr)> = self
-            .map
-            .iter()
-            .filter(|(_, n)| !n.is_static && now_ns.saturating_sub(n.updated_ns) > max_age_ns)
-            .map(|(k, _)| *k)
-            .collect();
-        old.into_iter()
-            .filter_map(|k| self.map.remove(&k))
-            .collect()
+    /// Ages the dynamic neighbours not confirmed within `max_age_ns` of `now_ns`: each is
+    /// probed up to `policy.probes` times, `policy.interval_ns` apart, then removed if none
+    /// was answered (a confirmation, [`NeighborTable::learn`], makes it fresh again).
+    pub fn age(&mut self, now_ns: u64, max_age_ns: u64, policy: ProbePolicy) -> Aged {
+        let mut aged = Aged::default();
+        self.map.retain(|_, n| {
+            if n.is_static || now_ns.saturating_sub(n.updated_ns) <= max_age_ns {
+                return true;
+            }
+            if n.probes > 0 && now_ns.saturating_sub(n.probed_ns) < policy.interval_ns {
+                return true; // waiting for the answer to the last probe
+            }
+            if n.probes < policy.probes {
+                n.probes += 1;
+                n.probed_ns = now_ns;
+                aged.probe.push(n.clone());
+                return true;
+            }
+            aged.removed.push(n.clone());
+            false
+        });
+        aged
     }
 
     /// Every neighbour (for `show ip neighbors`), in no particular order.

@@ -103,14 +103,46 @@ pub trait Resolver: Send + 'static {
     /// The address `iface` asks for `target` from.
     fn source(iface: &Interface, target: Self::Addr) -> Option<Self::Addr>;
     /// Builds the request for `target` from `src` with its L2 header from `iface` in `b`
-    /// (window reset); false if it does not fit.
+    /// (window reset); false if it does not fit. `unicast` is the MAC of a known neighbour
+    /// being re-checked (a probe sent to it alone), `None` to ask the whole link.
     fn emit_request(
         pool: &BufferPool,
         b: &mut Buf,
         iface: &Interface,
         src: Self::Addr,
         target: Self::Addr,
+        unicast: Option<EthernetAddress>,
     ) -> bool;
+}
+
+/// Sends a unicast probe to neighbour `n` at the MAC it has (RFC 1122 §2.3.2.1's unicast
+/// ARP poll; RFC 4861 §7.3.3's PROBE neighbor solicitation), enqueued to `next`: the
+/// neighbour's entry aged, and an answer refreshes it without its adjacency ever going
+/// incomplete. False if nothing was sent (unknown interface, no source address, no buffer).
+pub(crate) fn probe<R: Resolver>(
+    cx: &mut Ctx<'_>,
+    ifs: &Interfaces,
+    n: &crate::Neighbor,
+    next: Next,
+) -> bool {
+    let (Some(iface), Some(target)) = (ifs.get(n.if_index), R::addr(n.ip)) else {
+        return false;
+    };
+    let Some(src) = R::source(iface, target) else {
+        return false;
+    };
+    let Some(mut b) = cx.cache().alloc() else {
+        return false;
+    };
+    let pool = cx.pool();
+    if R::emit_request(pool, &mut b, iface, src, target, Some(n.mac)) {
+        pool.meta_mut(&mut b).rx_if = crate::interface::IF_NONE;
+        cx.enqueue(next, b);
+        true
+    } else {
+        cx.free(b);
+        false
+    }
 }
 
 const NEXT_OUTPUT: Next = Next(0);
@@ -228,7 +260,7 @@ impl<R: Resolver> Node for Resolve<R> {
             }
             match cx.cache().alloc() {
                 Some(mut rb) => {
-                    if R::emit_request(pool, &mut rb, iface, src, ip) {
+                    if R::emit_request(pool, &mut rb, iface, src, ip, None) {
                         cx.count(R::error(E::RequestsSent), 1);
                         cx.enqueue(NEXT_OUTPUT, rb);
                     } else {

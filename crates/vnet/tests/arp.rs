@@ -226,23 +226,62 @@ fn held_packets_are_released_when_the_graph_drops() {
     assert_eq!(vnet.neighbors().pending_len(), 0);
 }
 
+/// Runs the graph at every 100 ms of graph time in `from..=to` (ns).
+fn run_until(r: &mut Router, from: u64, to: u64) {
+    let mut t = from;
+    while t <= to {
+        r.run(t);
+        t += 100_000_000;
+    }
+}
+
+const SEC: u64 = 1_000_000_000;
+
 #[test]
-fn neighbours_age_out() {
-    let mut r = router_with(|v| v.ip4_mut().params.neighbor_max_age_ns = 1_000_000_000);
+fn aged_neighbours_are_probed_at_their_mac_and_removed_only_unanswered() {
+    let mut r = router_with(|v| v.ip4_mut().params.neighbor_max_age_ns = SEC);
     r.learn(r.b, PEER_B, PEER_B_IP, B_IP, MAC_B);
+    r.clear();
+    let complete = |r: &Router| {
+        let adjs = r.vnet.adjacencies();
+        let adj = adjs.find(r.b, IpAddr::V4(PEER_B_IP)).unwrap();
+        adjs.get(adj).unwrap().state == AdjState::Complete
+    };
+    let probes = |r: &Router| {
+        r.got("tx-b")
+            .iter()
+            .map(|f| {
+                let (dst, tags, a) = parse_arp(f);
+                assert_eq!((dst, tags), (PEER_B, vec![]), "unicast to the known MAC");
+                assert_eq!(a.operation, Operation::Request);
+                assert_eq!(a.source_hardware_addr.0, MAC_B);
+                assert_eq!(
+                    (a.source_protocol_addr, a.target_protocol_addr),
+                    (B_IP, PEER_B_IP)
+                );
+            })
+            .count()
+    };
+    // Aged after 1 s: one probe, and forwarding to it goes on meanwhile.
+    run_until(&mut r, SEC / 10, SEC * 3 / 2);
+    assert_eq!(probes(&r), 1);
+    assert_eq!(r.err("ip4-neighbor-process", "NeighborsProbed"), 1);
+    assert!(complete(&r));
     assert!(matches!(r.vnet.ip4_lookup(PEER_B_IP), Dpo::Adjacency(_)));
-    r.run(5_000_000_000);
+    // It answers: fresh again, so nothing more for a whole max age.
+    let reply = arp_frame(MAC_B, &[], Operation::Reply, PEER_B, PEER_B_IP, MAC_B, B_IP);
+    r.inject_at(SEC * 3 / 2, &[(reply, r.b)]);
+    r.clear();
+    run_until(&mut r, SEC * 16 / 10, SEC * 24 / 10);
+    assert_eq!(probes(&r), 0);
+    assert_eq!(r.err("ip4-neighbor-process", "NeighborsExpired"), 0);
+    // Silent from now on: three probes a second apart, then it is removed.
+    run_until(&mut r, SEC * 25 / 10, SEC * 7);
+    assert_eq!(probes(&r), 3);
+    assert_eq!(r.err("ip4-neighbor-process", "NeighborsProbed"), 4);
     assert_eq!(r.err("ip4-neighbor-process", "NeighborsExpired"), 1);
     assert!(matches!(r.vnet.ip4_lookup(PEER_B_IP), Dpo::Glean { .. }));
-    let adj = r
-        .vnet
-        .adjacencies()
-        .find(r.b, IpAddr::V4(PEER_B_IP))
-        .unwrap();
-    assert_eq!(
-        r.vnet.adjacencies().get(adj).unwrap().state,
-        AdjState::Incomplete
-    );
+    assert!(!complete(&r));
 }
 
 #[test]

@@ -287,3 +287,71 @@ fn pending_queue_is_bounded_and_ns_throttled() {
     assert_eq!(r.got("tx-b").len(), held as usize);
     assert_eq!(r.vnet.neighbors().pending_len(), 0);
 }
+
+#[test]
+fn aged_neighbours_get_unicast_solicitations_then_are_removed() {
+    const SEC: u64 = 1_000_000_000;
+    let mut r = router_with(|v| v.ip4_mut().params.neighbor_max_age_ns = SEC);
+    r.learn(r.b, PEER_B, peer_b_ip(), b_ip(), MAC_B);
+    r.clear();
+    let run_until = |r: &mut Router, from: u64, to: u64| {
+        let mut t = from;
+        while t <= to {
+            r.run(t);
+            t += SEC / 10;
+        }
+    };
+    let probes = |r: &Router| {
+        r.got("tx-b")
+            .iter()
+            .map(|f| {
+                let (l2dst, l2src, tags, et, l3) = split_eth(f);
+                assert_eq!((l2dst, l2src, tags, et), (PEER_B, MAC_B, vec![], 0x86dd));
+                let (h, icmp) = check_ipv6(l3);
+                assert_eq!(h.hop_limit, 255);
+                assert_eq!(
+                    (h.source, h.destination),
+                    (b_ip().octets(), peer_b_ip().octets()),
+                    "unicast to the neighbour (RFC 4861 7.3.3 PROBE)"
+                );
+                let (ty, code, _, body) = icmp.unwrap();
+                assert_eq!((ty, code), (135, 0));
+                assert_eq!(&body[..16], &peer_b_ip().octets(), "target");
+                assert_eq!(&body[16..24], &[1, 1, 2, 0, 0, 0, 0, 0x0b], "our lladdr");
+            })
+            .count()
+    };
+    run_until(&mut r, SEC / 10, SEC * 3 / 2);
+    assert_eq!(probes(&r), 1);
+    assert!(matches!(
+        r.vnet.ip6_lookup(peer_b_ip()),
+        vnet::Dpo::Adjacency(_)
+    ));
+    // The answer makes it fresh again.
+    let answer = na(
+        peer_b_ip(),
+        b_ip(),
+        NeighborFlags::SOLICITED,
+        peer_b_ip(),
+        Some(PEER_B),
+    );
+    r.inject_at(
+        SEC * 3 / 2,
+        &[(eth(MAC_B, PEER_B, &[], 0x86dd, &answer), r.b)],
+    );
+    r.clear();
+    run_until(&mut r, SEC * 16 / 10, SEC * 24 / 10);
+    assert_eq!(probes(&r), 0);
+    run_until(&mut r, SEC * 25 / 10, SEC * 7);
+    assert_eq!(probes(&r), 3);
+    assert_eq!(r.err("ip4-neighbor-process", "NeighborsExpired"), 1);
+    assert!(r
+        .vnet
+        .neighbors()
+        .lookup(r.b, core::net::IpAddr::V6(peer_b_ip()))
+        .is_none());
+    assert!(!matches!(
+        r.vnet.ip6_lookup(peer_b_ip()),
+        vnet::Dpo::Adjacency(_)
+    ));
+}

@@ -290,7 +290,8 @@ impl Daemon {
                 .iter()
                 .map(|n| json!({"interface": ifs.get(n.if_index).map(|i| i.name.clone()), "ip": n.ip.to_string(),
                                 "mac": n.mac.to_string(), "static": n.is_static,
-                                "age_s": now.saturating_sub(n.updated_ns) / 1_000_000_000}))
+                                "age_s": now.saturating_sub(n.updated_ns) / 1_000_000_000,
+                                "probes": n.probes}))
                 .collect();
             return Response::Json {
                 value: Value::Array(v),
@@ -312,7 +313,12 @@ impl Daemon {
                 age,
                 n.ip.to_string(),
                 n.mac.to_string(),
-                if n.is_static { "S" } else { "D" },
+                // S static, D dynamic, P aged and being probed (unanswered so far).
+                match (n.is_static, n.probes) {
+                    (true, _) => "S",
+                    (false, 0) => "D",
+                    (false, _) => "DP",
+                },
                 ifs.get(n.if_index).map_or("?", |i| i.name.as_str())
             );
         }

@@ -74,8 +74,13 @@ pub struct Ip4Params {
     pub icmp_rate_per_sec: u64,
     /// ICMP errors each interface may send in a burst.
     pub icmp_burst: u64,
-    /// A dynamic neighbour not confirmed for this long is removed (ns).
+    /// A dynamic neighbour (ARP or ND) not confirmed for this long is probed (ns).
     pub neighbor_max_age_ns: u64,
+    /// Unanswered unicast probes (ARP request, neighbor solicitation) after which an aged
+    /// neighbour is removed.
+    pub neighbor_probes: u8,
+    /// Time allowed for an answer to each probe (ns).
+    pub neighbor_probe_interval_ns: u64,
     /// Packets waiting for ARP longer than this are dropped (ns).
     pub pending_timeout_ns: u64,
     /// At most one ARP request per neighbour per this interval (ns).
@@ -96,6 +101,8 @@ impl Default for Ip4Params {
             icmp_rate_per_sec: 100,
             icmp_burst: 50,
             neighbor_max_age_ns: 300_000_000_000,
+            neighbor_probes: 3,
+            neighbor_probe_interval_ns: 1_000_000_000,
             pending_timeout_ns: 3_000_000_000,
             arp_request_interval_ns: 1_000_000_000,
             process_interval_ns: 100_000_000,
