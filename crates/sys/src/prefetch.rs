@@ -5,22 +5,18 @@
 //! large table overlap other work. Unlike a plain load, a prefetch retires without waiting
 //! for the line, so it does not stall the CPU's reorder window.
 
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::{_MM_HINT_T0 as ALL_LEVELS, _MM_HINT_T1 as L2_AND_OUT};
+#[cfg(not(target_arch = "x86_64"))]
+const ALL_LEVELS: i32 = 0;
+#[cfg(not(target_arch = "x86_64"))]
+const L2_AND_OUT: i32 = 0;
+
 /// Starts loading the cache line holding `*r` into every cache level. A hint only: no
 /// effect on memory or results; a no-op where the target has no such instruction.
 #[inline(always)]
 pub fn read<T>(r: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: PREFETCHT0 (SSE, in the x86_64 baseline) is a hint with no architectural
-        // effect that never faults, whatever the address; `r` is a valid reference anyway.
-        unsafe {
-            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-                (r as *const T).cast::<i8>(),
-            );
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
+    prefetch::<ALL_LEVELS, T>(r);
 }
 
 /// Like [`read`], but into the L2 (and outer) caches only, not L1: for a line needed
@@ -28,14 +24,17 @@ pub fn read<T>(r: &T) {
 /// the packets that work touches).
 #[inline(always)]
 pub fn read_l2<T>(r: &T) {
+    prefetch::<L2_AND_OUT, T>(r);
+}
+
+#[inline(always)]
+fn prefetch<const HINT: i32, T>(r: &T) {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: PREFETCHT1 (SSE, in the x86_64 baseline) is a hint with no architectural
+        // SAFETY: PREFETCHh (SSE, in the x86_64 baseline) is a hint with no architectural
         // effect that never faults, whatever the address; `r` is a valid reference anyway.
         unsafe {
-            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
-                (r as *const T).cast::<i8>(),
-            );
+            core::arch::x86_64::_mm_prefetch::<HINT>((r as *const T).cast::<i8>());
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
