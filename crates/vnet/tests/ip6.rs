@@ -6,6 +6,7 @@
 mod common;
 mod ip6_lab;
 
+use core::net::Ipv6Addr;
 use ip6_lab::*;
 use vnet::Dpo;
 use wire::icmpv6::Icmpv6Repr;
@@ -671,4 +672,78 @@ fn reassembly_and_rfc5722_overlaps() {
         &[(to_us(&ping(peer_a_ip(), a_ip(), 64, b"t")), r.a)],
     );
     assert_eq!(r.err("ip6-local", "FragmentsDiscarded"), 4);
+}
+
+/// One frame mixing runs to two routes, a link-local source, a blackhole and no route:
+/// `ip6-lookup` answers the runs from the slot of their first packet and sends the rest
+/// through the bulk lookup; every packet still goes its own way, in frame order.
+#[test]
+fn one_frame_mixing_routes_and_special_packets() {
+    let mut r = resolved();
+    r.vnet
+        .ip6_add_route("2001:db8:1::/48".parse().unwrap(), Some(peer_b_ip()), None)
+        .unwrap();
+    r.vnet
+        .ip6_add_route("2001:db8:2::/48".parse().unwrap(), Some(peer_a_ip()), None)
+        .unwrap();
+    r.vnet
+        .ip6_add_blackhole("2001:db8:dead::/48".parse().unwrap())
+        .unwrap();
+    // (source, destination) in frame order.
+    let mut plan: Vec<(Ipv6Addr, String)> = Vec::new();
+    let to = |plan: &mut Vec<(Ipv6Addr, String)>, n: u32, prefix: &str| {
+        for i in 0..n {
+            plan.push((peer_a_ip(), format!("{prefix}{:x}", i + 1)));
+        }
+    };
+    to(&mut plan, 5, "2001:db8:1::");
+    plan.push((ip("fe80::99"), "2001:db8:1::77".into()));
+    to(&mut plan, 3, "2001:db8:2::");
+    to(&mut plan, 2, "2001:db8:1:5::");
+    to(&mut plan, 1, "2001:db8:dead::");
+    to(&mut plan, 1, "2001:db8:ffff::");
+    to(&mut plan, 4, "2001:db8:1:ff::");
+    let frames: Vec<_> = plan
+        .iter()
+        .map(|(s, d)| {
+            let p = ip6(*s, ip(d), IpProtocol::Udp, 64, &udp(1000, 2000, 10));
+            (to_us(&p), r.a)
+        })
+        .collect();
+    r.inject(&frames);
+    // Every global-source packet to 2001:db8:1::/48, in order, via peer B, one hop less.
+    let want_b: Vec<Ipv6Addr> = plan
+        .iter()
+        .filter(|(s, d)| *s == peer_a_ip() && d.starts_with("2001:db8:1:"))
+        .map(|(_, d)| ip(d))
+        .collect();
+    let out_b = r.got("tx-b");
+    assert_eq!(out_b.len(), want_b.len(), "to 2001:db8:1::/48 via b");
+    for (f, want) in out_b.iter().zip(&want_b) {
+        let (dst_mac, _, _, _, l3) = split_eth(f);
+        assert_eq!(dst_mac, PEER_B);
+        let (h, _) = check_ipv6(l3);
+        assert_eq!(Ipv6Addr::from(h.destination), *want);
+        assert_eq!(h.hop_limit, 63);
+    }
+    // The three to 2001:db8:2::/48 via peer A, in order; ICMP errors may follow on a.
+    let fwd_a: Vec<Ipv6Addr> = r
+        .got("tx-a")
+        .iter()
+        .filter(|f| split_eth(f).0 == PEER_A)
+        .map(|f| check_ipv6(split_eth(f).4).0)
+        .filter(|h| h.next_header == etherparse::IpNumber::UDP)
+        .map(|h| Ipv6Addr::from(h.destination))
+        .collect();
+    assert_eq!(
+        fwd_a,
+        [
+            ip("2001:db8:2::1"),
+            ip("2001:db8:2::2"),
+            ip("2001:db8:2::3")
+        ]
+    );
+    assert_eq!(r.err("ip6-lookup", "SourceBeyondScope"), 1);
+    assert_eq!(r.err("ip6-lookup", "Blackhole"), 1);
+    assert_eq!(r.err("ip6-lookup", "Unreachable"), 1);
 }
