@@ -13,7 +13,11 @@
 //!
 //! `LPM_BENCH=4` or `LPM_BENCH=6` runs one family only.
 //!
-//! DPDK runs with `--no-huge` (4 KiB pages, as uplane's tables here). Without DPDK
+//! DPDK runs with `--no-huge` (4 KiB pages), while uplane's tables are advised for
+//! transparent huge pages: part of uplane's lead is that. To compare on equal pages, run
+//! the benchmark with THP disabled for the process (`prctl(PR_SET_THP_DISABLE)` is
+//! inherited across exec); measured so, lpm6-bulk's ratio was 1.02-1.14 and
+//! lpm6-bulk-1m's 1.17-1.18, against 1.20-1.26 and 1.68-1.95 with THP. Without DPDK
 //! (`pkg-config libdpdk` failed at build time) the peer is reported missing.
 
 use fib::{Lpm4, Lpm6, DEFAULT_GROUPS4, DEFAULT_GROUPS6};
