@@ -506,7 +506,7 @@ impl Daemon {
             self.logf(format!("{} worker threads started", self.graphs.len()));
         }
         let mut idle_rounds = 0u32;
-        let mut last_poll = Instant::now();
+        let mut last_poll = self.now();
         while !stop.load(Ordering::Relaxed) {
             let now = self.now();
             let busy = match self.graphs.main_graph() {
@@ -522,9 +522,12 @@ impl Daemon {
             } else {
                 idle_rounds = idle_rounds.saturating_add(1);
             }
-            // Control work at most every millisecond while busy, every round while idle.
-            if idle_rounds > 0 || last_poll.elapsed() >= Duration::from_millis(1) {
-                last_poll = Instant::now();
+            // Control work every millisecond, and every round once napping below. Not on
+            // every round that found nothing: under traffic most rounds find a few packets
+            // or none, and each control poll is a syscall (accept4, 0.6% of uplane's CPU
+            // in veth_forward); `now` is the dispatch's clock, read once per round.
+            if idle_rounds > 1000 || now.saturating_sub(last_poll) >= 1_000_000 {
+                last_poll = now;
                 if let Some(c) = cli.as_mut() {
                     c.poll(self);
                 }
