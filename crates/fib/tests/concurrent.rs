@@ -122,8 +122,16 @@ fn ipv6_readers_see_old_or_new_never_garbage() {
                     .flat_map(|i| [addr(i, 5), addr(i, 200)])
                     .collect();
                 let mut out = vec![0; addrs.len()];
+                let mut round = 0u32;
                 while !stop.load(Ordering::Relaxed) {
-                    table.lookup_bulk(&addrs, &mut out);
+                    // Both shapes of the bulk lookup: one by one with answer reuse, and
+                    // the walk side by side (which reads groups as they are freed too).
+                    if round & 1 == 0 {
+                        table.lookup_bulk(&addrs, &mut out);
+                    } else {
+                        table.lookup_bulk_scattered(&addrs, &mut out);
+                    }
+                    round += 1;
                     for (&a, &v) in addrs.iter().zip(&out) {
                         let (idx, h) = ((a >> 80) as u32 & 0xffff, a as u32);
                         assert!(v != NO_ROUTE && allowed(v, idx, h), "{a:#x} -> {v:#x}");
