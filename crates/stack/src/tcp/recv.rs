@@ -52,7 +52,7 @@ impl RecvBuffer {
         out[..na].copy_from_slice(&a[..na]);
         out[na..n].copy_from_slice(&b[..n - na]);
         if n == self.data.len() {
-            self.data = VecDeque::new();
+            super::send::release(&mut self.data);
         } else {
             self.data.drain(..n);
         }
