@@ -59,6 +59,9 @@
 //! fills while its thread waits for the CPU, veth stops h1's queue, and trafgen's TX_RING
 //! flush fails with EAGAIN and exits (0 frames measured), where a `sendto` waits.
 //!
+//! `UPLANE_BENCH_XDP_RX_RING=N` gives uplane's lan `rx-ring-size = N` (AF_XDP; the fill
+//! ring is twice that), to measure what deeper rings save at the socket.
+//!
 //! It uses the release binaries `uplane` and `uplanectl` next to this bench's executable
 //! (`target/release`, or `$CARGO_TARGET_DIR/release`, which the build inherits): it runs
 //! `cargo build --release -p uplane --bins` first, which is a no-op when they are fresh
@@ -917,11 +920,16 @@ impl Uplane {
         let _ = std::fs::remove_file(&socket);
         let cfg = dir.join(format!("uplane-{driver}.toml"));
         let log = dir.join(format!("uplane-{driver}.log"));
+        // `UPLANE_BENCH_XDP_RX_RING=N`: lan's AF_XDP rx ring (fill ring twice that).
+        let rings = match std::env::var("UPLANE_BENCH_XDP_RX_RING") {
+            Ok(n) if driver == "af_xdp" => format!("rx-ring-size = {n}\n"),
+            _ => String::new(),
+        };
         std::fs::write(
             &cfg,
             format!(
                 "[cli]\nsocket = \"{}\"\n[metrics]\nenable = false\n\
-                 [[interface]]\nname = \"lan\"\ndriver = \"{driver}\"\nhost-if = \"lan\"\naddress = [\"10.1.0.1/24\"]\n\
+                 [[interface]]\nname = \"lan\"\ndriver = \"{driver}\"\nhost-if = \"lan\"\naddress = [\"10.1.0.1/24\"]\n{rings}\
                  [[interface]]\nname = \"wan\"\ndriver = \"{driver}\"\nhost-if = \"wan\"\naddress = [\"10.2.0.1/24\"]\n",
                 socket.display()
             ),

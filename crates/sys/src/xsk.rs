@@ -90,7 +90,11 @@ impl Default for XskConfig {
 impl XskConfig {
     /// Default rx ring: 2048 descriptors, 2.5 ms of 64-byte frames at 0.8 Mpps. While the
     /// polling thread is off its CPU the kernel keeps receiving into the rx ring; with 1024
-    /// the veth_forward bench lost 0.05-0.08 Mpps there (`rx_ring_full`).
+    /// the veth_forward bench lost 0.05-0.08 Mpps there (`rx_ring_full`), with 2048
+    /// 0.025-0.049, with 4096 (one run, `UPLANE_BENCH_XDP_RX_RING=4096`) 0.001. 4096 is
+    /// not the default: a queue then holds 15360 buffers instead of 9216 and an overloaded
+    /// queue delays frames by up to 5.8 ms instead of 2.9 ms at 0.7 Mpps; the daemon's
+    /// `rx-ring-size` sets it per interface.
     pub const DEFAULT_RX: u32 = 2048;
     /// Default tx ring: 1024 descriptors (copy mode sends at most 32 per kick anyway).
     pub const DEFAULT_TX: u32 = 1024;
