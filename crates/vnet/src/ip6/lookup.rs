@@ -268,6 +268,13 @@ impl Node for Ip6Lookup {
             let Some(b) = bufs.get_mut(i) else { continue };
             let leaf = self.leaf[k];
             let sp = self.special[k];
+            // Scattered destinations behind one adjacency (a full table via one
+            // neighbour) still share their leaf.
+            if sp == 0 && leaf == fast.0 && !tracing {
+                pool.meta_mut(b).opaque[opaque::ADJ] = fast.1;
+                self.codes.code[i] = NEXT_REWRITE.0;
+                continue;
+            }
             let mut pkt = pool.get_mut(b);
             if sp & SP_BAD != 0 {
                 self.codes.code[i] = nexts::DROP + Ip6LookupError::Malformed.code();
@@ -292,6 +299,9 @@ impl Node for Ip6Lookup {
             let next = match dpo {
                 Dpo::Adjacency(a) => {
                     pkt.meta_mut().opaque[opaque::ADJ] = *a;
+                    if !ll_src {
+                        fast = (leaf, *a);
+                    }
                     NEXT_REWRITE.0
                 }
                 Dpo::LoadBalance(adjs) => {
