@@ -694,6 +694,17 @@ impl TcpRepr {
             payload_len: packet.payload_len(),
             ..TcpRepr::default()
         };
+        // The options of almost every segment after the handshake, as Linux sends them:
+        // NOP, NOP, timestamps. Read in one step (Linux's tcp_parse_aligned_timestamp).
+        if let Ok(&[1, 1, field::OPT_TSTAMP, 10, a0, a1, a2, a3, b0, b1, b2, b3]) =
+            <&[u8; 12]>::try_from(packet.options_raw())
+        {
+            r.timestamp = Some((
+                u32::from_be_bytes([a0, a1, a2, a3]),
+                u32::from_be_bytes([b0, b1, b2, b3]),
+            ));
+            return Ok(r);
+        }
         for opt in packet.options() {
             match opt? {
                 TcpOption::MaxSegmentSize(v) => r.max_seg_size = Some(v),
@@ -792,6 +803,25 @@ impl TcpRepr {
             *slot = Some(*r);
         }
         let opts = packet.options_mut();
+        // The usual segment after the handshake: NOP, NOP, timestamps, written at once.
+        if let (Some((a, b)), 0, None, None, false, true) = (
+            self.timestamp,
+            lay.sack_blocks,
+            self.max_seg_size,
+            self.window_scale,
+            self.sack_permitted,
+            lay.padded,
+        ) {
+            if let Ok(o) = <&mut [u8; 12]>::try_from(&mut *opts) {
+                o[..4].copy_from_slice(&[1, 1, field::OPT_TSTAMP, 10]);
+                o[4..8].copy_from_slice(&a.to_be_bytes());
+                o[8..].copy_from_slice(&b.to_be_bytes());
+                if let Some(ph) = pseudo {
+                    packet.fill_checksum(ph);
+                }
+                return;
+            }
+        }
         let mut at = 0;
         let mut put = |o: TcpOption<'_>, at: &mut usize| *at += o.emit(&mut opts[*at..]);
         use TcpOption::{NoOperation as Nop, *};
