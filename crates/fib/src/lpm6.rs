@@ -154,6 +154,15 @@ impl Lpm6Table {
     ///   group is known, and read only after every other key of the batch has issued its
     ///   own, so the cache misses of a large table overlap instead of queuing behind one
     ///   another; the keys still walking are kept in a list compacted without branches.
+    ///
+    /// Measured (`lpm6-bulk`, alternating with the one-by-one form of before in the same
+    /// minutes): 200,000 routes 13.8-18.2 → 28.6-31.9 M/s, 1,000,000 routes 10.0-10.3 →
+    /// 22.7-26.8 M/s. The walk then waits on its prefetches (a time profile stalls there):
+    /// it is bound by memory, not by the dependence between strides. Measured and not kept:
+    /// 32, 128 or 256 keys side by side instead of 64; prefetching the next batch's root
+    /// entries during this batch's deeper strides; prefetching into L2 only; holding entry
+    /// references and key bytes instead of indices and keys (each equal or up to 8% slower,
+    /// by the walk's share of a profile against `rte_lpm6` on the same keys).
     pub fn lookup_bulk(&self, addrs: &[u128], out: &mut [u32]) {
         let n = addrs.len().min(out.len());
         let (addrs, out) = (&addrs[..n], &mut out[..n]);
