@@ -542,7 +542,11 @@ impl Ipv4Options {
     /// Options from their wire bytes. The length must be a multiple of 4 and at most 40
     /// (pad with NOP or EOL), and every option must be well formed; otherwise
     /// `Err(Malformed)`.
+    #[inline]
     pub fn new(options: &[u8]) -> Result<Ipv4Options> {
+        if options.is_empty() {
+            return Ok(Ipv4Options::EMPTY); // nearly every header
+        }
         if options.len() > MAX_OPTIONS_LEN || !options.len().is_multiple_of(4) {
             return Err(Error::Malformed);
         }
