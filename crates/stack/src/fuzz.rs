@@ -24,8 +24,7 @@ use crate::{ConnectionHandle, Instant, MILLIS};
 
 /// The listeners' backlog (bounds each SYN queue and each accept queue).
 pub const BACKLOG: usize = 4;
-/// Longest body of one record.
-pub const MAX_RECORD: usize = 2048;
+pub use wire::fuzz_input::MAX_RECORD;
 /// Rounds of peer exchange after each record (bounds the work per record).
 const PUMP_ROUNDS: usize = 8;
 
@@ -38,101 +37,10 @@ pub const OP_JUMP: u8 = 3;
 /// Flag: recompute the packet's IP header and transport checksums before handing it in.
 pub const FIX_CHECKSUMS: u8 = 0x04;
 
-/// The fuzz input as records: `ctl: u8, len: u16 (big endian), body: [u8; len]` (the last
-/// body may be short). `ctl & 3` is the kind (0 and 1: a packet), `ctl & 4` asks for
-/// checksums to be fixed, `ctl >> 3` advances the clock by that many 10 ms first.
-#[derive(Debug, Clone)]
-pub struct Records<'a>(pub &'a [u8]);
-
-impl<'a> Iterator for Records<'a> {
-    type Item = (u8, &'a [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (&ctl, rest) = self.0.split_first()?;
-        let len = match rest {
-            [h, l, ..] => usize::from(u16::from_be_bytes([*h, *l])),
-            _ => 0,
-        }
-        .min(MAX_RECORD);
-        let rest = rest.get(2..).unwrap_or(&[]);
-        let (body, rest) = rest.split_at(len.min(rest.len()));
-        self.0 = rest;
-        Some((ctl, body))
-    }
-}
-
-/// Appends one record to `out` (the seed generator's side of [`Records`]).
-pub fn encode(ctl: u8, body: &[u8], out: &mut Vec<u8>) {
-    out.push(ctl);
-    out.extend_from_slice(&(body.len().min(MAX_RECORD) as u16).to_be_bytes());
-    out.extend_from_slice(&body[..body.len().min(MAX_RECORD)]);
-}
-
-/// Recomputes the IPv4 header checksum and the TCP/UDP/ICMP checksum of the IP packet in
-/// `pkt`, where the lengths allow; leaves what it cannot parse alone.
-pub fn fix_ip_checksums(pkt: &mut [u8]) {
-    use wire::checksum::{combine, data, pseudo_header_v4, pseudo_header_v6};
-    let Some(&b0) = pkt.first() else { return };
-    let (proto, l4_at, l4_end, pseudo): (u8, usize, usize, Option<u16>) = match b0 >> 4 {
-        4 => {
-            let ihl = usize::from(b0 & 0xf) * 4;
-            if ihl < 20 || pkt.len() < ihl {
-                return;
-            }
-            pkt[10] = 0;
-            pkt[11] = 0;
-            let c = !data(&pkt[..ihl]);
-            pkt[10..12].copy_from_slice(&c.to_be_bytes());
-            let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]])).min(pkt.len());
-            if total < ihl || u16::from_be_bytes([pkt[6], pkt[7]]) & 0x3fff != 0 {
-                return; // a fragment: no whole transport header to sum
-            }
-            let src = Ipv4Addr::from(<[u8; 4]>::try_from(&pkt[12..16]).unwrap_or([0; 4]));
-            let dst = Ipv4Addr::from(<[u8; 4]>::try_from(&pkt[16..20]).unwrap_or([0; 4]));
-            let p = pkt[9];
-            let ps = (p != 1).then(|| pseudo_header_v4(src, dst, p, (total - ihl) as u16));
-            (p, ihl, total, ps)
-        }
-        6 => {
-            if pkt.len() < 40 {
-                return;
-            }
-            let plen = usize::from(u16::from_be_bytes([pkt[4], pkt[5]]));
-            let end = (40 + plen).min(pkt.len());
-            let src = Ipv6Addr::from(<[u8; 16]>::try_from(&pkt[8..24]).unwrap_or([0; 16]));
-            let dst = Ipv6Addr::from(<[u8; 16]>::try_from(&pkt[24..40]).unwrap_or([0; 16]));
-            let p = pkt[6];
-            (
-                p,
-                40,
-                end,
-                Some(pseudo_header_v6(src, dst, p, (end - 40) as u32)),
-            )
-        }
-        _ => return,
-    };
-    let at = match proto {
-        6 => 16,
-        17 => 6,
-        1 | 58 => 2,
-        _ => return,
-    };
-    let l4 = &mut pkt[l4_at..l4_end];
-    if l4.len() < at + 2 {
-        return;
-    }
-    l4[at] = 0;
-    l4[at + 1] = 0;
-    let sum = match pseudo {
-        Some(ps) => combine(&[ps, data(l4)]),
-        None => data(l4),
-    };
-    let mut c = !sum;
-    if proto == 17 && c == 0 {
-        c = 0xffff;
-    }
-    l4[at..at + 2].copy_from_slice(&c.to_be_bytes());
-}
+/// The fuzz input as records (`wire::fuzz_input`): `ctl & 3` is the kind (0 and 1: a
+/// packet), `ctl & 4` asks for checksums to be fixed, `ctl >> 3` advances the clock by
+/// that many 10 ms first.
+pub use wire::fuzz_input::{encode, Records};
 
 /// What the drivers need of [`IpHost`] and [`Interface`].
 trait Host {
@@ -435,7 +343,7 @@ impl<H: Host> World<H> {
             _ => {
                 let mut pkt = body.to_vec();
                 if ctl & FIX_CHECKSUMS != 0 && pkt.len() > H::LINK {
-                    fix_ip_checksums(&mut pkt[H::LINK..]);
+                    wire::fuzz_input::fix_ip_checksums(&mut pkt[H::LINK..]);
                 }
                 self.deliver(&pkt);
                 self.accept();

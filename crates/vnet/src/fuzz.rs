@@ -31,8 +31,6 @@ pub const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
 pub const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
 /// The resolved next hop's MAC on `b`.
 pub const PEER_B: [u8; 6] = [0x02, 0, 0, 0, 0xbb, 0x02];
-/// Longest frame body of one record.
-pub const MAX_FRAME: usize = 2048;
 /// Buffers in the pool.
 const POOL: u32 = 8192;
 
@@ -73,114 +71,11 @@ impl Node for Sink {
     }
 }
 
-/// The records of the input: `ctl: u8, len: u16 (big endian), frame: [u8; len]`. `ctl & 3`
-/// picks `rx_if` (`a`, `b`, `a.100`'s parent `a` again, or an interface that does not
-/// exist), `ctl & 4` asks for checksums to be fixed, `ctl >> 3` advances the clock by
-/// that many 100 ms (dispatching the frames batched so far first).
-#[derive(Debug, Clone)]
-pub struct Records<'a>(pub &'a [u8]);
-
-impl<'a> Iterator for Records<'a> {
-    type Item = (u8, &'a [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (&ctl, rest) = self.0.split_first()?;
-        let len = match rest {
-            [h, l, ..] => usize::from(u16::from_be_bytes([*h, *l])),
-            _ => 0,
-        }
-        .min(MAX_FRAME);
-        let rest = rest.get(2..).unwrap_or(&[]);
-        let (body, rest) = rest.split_at(len.min(rest.len()));
-        self.0 = rest;
-        Some((ctl, body))
-    }
-}
-
-/// Appends one record to `out` (the seed generator's side of [`Records`]).
-pub fn encode(ctl: u8, frame: &[u8], out: &mut Vec<u8>) {
-    let f = &frame[..frame.len().min(MAX_FRAME)];
-    out.push(ctl);
-    out.extend_from_slice(&(f.len() as u16).to_be_bytes());
-    out.extend_from_slice(f);
-}
-
-/// Recomputes the IP checksums of the packet after the Ethernet header (and VLAN tags) of
-/// `frame` where the lengths allow.
-pub fn fix_checksums(frame: &mut [u8]) {
-    use wire::checksum::{combine, data, pseudo_header_v4, pseudo_header_v6};
-    let mut at = 12;
-    while let Some(t) = frame.get(at..at + 2) {
-        if t == [0x81, 0x00] || t == [0x88, 0xa8] {
-            at += 4;
-        } else {
-            break;
-        }
-    }
-    let Some(et) = frame.get(at..at + 2).map(|t| [t[0], t[1]]) else {
-        return;
-    };
-    let pkt = &mut frame[at + 2..];
-    let (proto, l4_at, l4_end, pseudo) = match u16::from_be_bytes(et) {
-        0x0800 => {
-            let ihl = usize::from(pkt.first().map_or(0, |b| b & 0xf)) * 4;
-            if ihl < 20 || pkt.len() < ihl {
-                return;
-            }
-            pkt[10] = 0;
-            pkt[11] = 0;
-            let c = !data(&pkt[..ihl]);
-            pkt[10..12].copy_from_slice(&c.to_be_bytes());
-            let total = usize::from(u16::from_be_bytes([pkt[2], pkt[3]])).min(pkt.len());
-            if total < ihl || u16::from_be_bytes([pkt[6], pkt[7]]) & 0x3fff != 0 {
-                return;
-            }
-            let mut s = [0u8; 4];
-            let mut d = [0u8; 4];
-            s.copy_from_slice(&pkt[12..16]);
-            d.copy_from_slice(&pkt[16..20]);
-            let p = pkt[9];
-            let len = (total - ihl) as u16;
-            let ps = (p != 1).then(|| pseudo_header_v4(s.into(), d.into(), p, len));
-            (p, ihl, total, ps)
-        }
-        0x86dd => {
-            if pkt.len() < 40 {
-                return;
-            }
-            let end = (40 + usize::from(u16::from_be_bytes([pkt[4], pkt[5]]))).min(pkt.len());
-            let mut s = [0u8; 16];
-            let mut d = [0u8; 16];
-            s.copy_from_slice(&pkt[8..24]);
-            d.copy_from_slice(&pkt[24..40]);
-            let p = pkt[6];
-            let ps = pseudo_header_v6(s.into(), d.into(), p, (end - 40) as u32);
-            (p, 40, end, Some(ps))
-        }
-        _ => return,
-    };
-    let off = match proto {
-        6 => 16,
-        17 => 6,
-        1 | 58 => 2,
-        _ => return,
-    };
-    let l4 = &mut pkt[l4_at..l4_end];
-    if l4.len() < off + 2 {
-        return;
-    }
-    l4[off] = 0;
-    l4[off + 1] = 0;
-    let sum = match pseudo {
-        Some(ps) => combine(&[ps, data(l4)]),
-        None => data(l4),
-    };
-    let c = match !sum {
-        0 if proto == 17 => 0xffff,
-        c => c,
-    };
-    l4[off..off + 2].copy_from_slice(&c.to_be_bytes());
-}
+/// The records of the input (`wire::fuzz_input`): `ctl & 3` picks `rx_if` (`a`, `b`,
+/// `a.100`'s parent `a` again, or an interface that does not exist), `ctl & 4` asks for
+/// checksums to be fixed, `ctl >> 3` advances the clock by that many 100 ms (dispatching
+/// the frames batched so far first).
+pub use wire::fuzz_input::{encode, Records};
 
 /// The router's state, built once per process: a `Vnet` holds two 2^24-entry FIB roots,
 /// too big to build per input. Each input gets a fresh graph (with empty caches); what it taught the
@@ -329,7 +224,7 @@ impl Lab<'_> {
         let mut p = self.pool.get_mut(&mut b);
         let ok = p.copy_from(bytes);
         if ok && ctl & FIX_CHECKSUMS != 0 {
-            fix_checksums(p.data_mut());
+            wire::fuzz_input::fix_frame_checksums(p.data_mut());
         }
         p.meta_mut().rx_if = match ctl & 3 {
             3 => 7,

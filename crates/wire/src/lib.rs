@@ -27,6 +27,8 @@
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+#[doc(hidden)]
+pub mod fuzz_input;
 pub mod gre;
 pub mod icmpv4;
 pub mod icmpv6;
