@@ -118,13 +118,7 @@ fn random_destinations(rules: &[(u32, u8)], n: usize) -> std::path::PathBuf {
     let mut w =
         io::pcap::PcapWriter::new(std::io::BufWriter::new(file), io::pcap::TsResolution::Nano)
             .expect("pcap header");
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut r = move || {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
+    let mut r = testkit::rng(0x2545_f491_4f6c_dd1d);
     let src = Ipv4Addr::new(10, 0, 0, 1);
     let mut frame = Vec::with_capacity(64);
     for i in 0..n {

@@ -83,15 +83,7 @@ fn router() -> Vnet {
     vnet
 }
 
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed;
-    move || {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
+use testkit::rng;
 
 /// Installs `n` prefixes clustered as RIR allocations (as `lpm6-bulk` does) via the
 /// router's neighbour; returns them as (address, length).

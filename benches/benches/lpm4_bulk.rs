@@ -34,15 +34,7 @@ const BATCH: usize = 256;
 /// shared machine most are disturbed.
 const RUNS6: usize = 15;
 
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed;
-    move || {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
+use testkit::rng;
 
 fn len4(x: u64) -> u8 {
     const MIX: [(u64, u8); 10] = [

@@ -80,16 +80,7 @@ mod tests {
         (chi2, df + 6.0 * (2.0 * df).sqrt())
     }
 
-    /// A deterministic generator (xorshift64*).
-    fn rng(seed: u64) -> impl FnMut() -> u64 {
-        let mut s = seed;
-        move || {
-            s ^= s >> 12;
-            s ^= s << 25;
-            s ^= s >> 27;
-            s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-    }
+    use testkit::rng;
 
     #[test]
     fn random_flows_spread_evenly() {

@@ -21,16 +21,7 @@ fn allowed(v: u32, idx: u32, h: u32) -> bool {
     v == 8 || v == val(idx, 24) || (h == 5 && (v == val(idx, 28) || v == val(idx, 32)))
 }
 
-/// A deterministic generator (xorshift64*).
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed;
-    move || {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
+use testkit::rng;
 
 #[test]
 fn ipv4_readers_see_old_or_new_never_garbage() {

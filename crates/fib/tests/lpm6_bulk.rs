@@ -7,15 +7,7 @@ use fib::{mask6, Lpm6, NO_ROUTE};
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed;
-    move || {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
+use testkit::rng;
 
 /// Rules by length; the longest match by trying every length from 128 down.
 #[derive(Default)]

@@ -9,15 +9,7 @@
 use fib::{Lpm4, Lpm6, DEFAULT_GROUPS4, DEFAULT_GROUPS6};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed;
-    move || {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
+use testkit::rng;
 
 fn len4(x: u64) -> u8 {
     const MIX: [(u64, u8); 10] = [

@@ -9,6 +9,9 @@
 //!
 //! Tests that need root start with [`require_root!`], which prints
 //! `skipped: needs root` and returns when the process is not root.
+//!
+//! Also here, for tests and benchmarks of any crate: [`rng`], the one deterministic
+//! generator they draw random prefixes, keys and addresses from.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -253,6 +256,19 @@ pub fn leftover_namespaces() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A deterministic pseudo-random generator (xorshift64*, Vigna): the same `seed` gives the
+/// same sequence on every machine, so a failing randomized test or a benchmark's traffic
+/// can be reproduced. Not for anything that needs unpredictability.
+pub fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed;
+    move || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
 }
 
 #[cfg(test)]

@@ -107,16 +107,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("ip4-neighbor-process", "PendingExpired"),
 ];
 
-/// A deterministic generator (xorshift64*).
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed;
-    move || {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
+use testkit::rng;
 
 #[test]
 fn routes_and_neighbours_change_while_a_graph_forwards() {
