@@ -54,8 +54,12 @@ fn receiver(lab: &Lab, conns: usize) -> std::thread::JoinHandle<Vec<(Instant, us
     })
 }
 
-/// Writes `BYTES` (the 1 MiB `chunk` over and over) and shuts the write side.
-fn send_all<W: Write>(mut s: W, chunk: &[u8], shutdown: impl FnOnce(&mut W)) {
+/// Writes `BYTES` (the 1 MiB `chunk` over and over), shuts the write side, and waits for
+/// the receiver's close: a written byte may still sit in the sender's buffer, and the
+/// run that follows takes the sender away (uplane's driver thread stops; the kernel's
+/// address is deleted), which used to strand the tail of a transfer now and then and
+/// leave the receiver, and with it the next run, waiting forever.
+fn send_all<W: Read + Write>(mut s: W, chunk: &[u8], shutdown: impl FnOnce(&mut W)) {
     let mut sent = 0;
     while sent < BYTES {
         let n = chunk.len().min(BYTES - sent);
@@ -63,6 +67,8 @@ fn send_all<W: Write>(mut s: W, chunk: &[u8], shutdown: impl FnOnce(&mut W)) {
         sent += n;
     }
     shutdown(&mut s);
+    let mut b = [0u8; 64];
+    while s.read(&mut b).expect("read until the receiver closes") > 0 {}
 }
 
 /// One uplane run: a fresh stack on a fresh AF_PACKET socket on `u0`.

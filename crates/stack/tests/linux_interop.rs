@@ -79,6 +79,10 @@ impl stack::net::Phy for ReorderPhy {
     fn send(&mut self, frame: &[u8]) {
         self.inner.send(frame);
     }
+
+    fn flush(&mut self) {
+        self.inner.flush();
+    }
 }
 
 fn host_with(name: &str, reorder: bool) -> Option<Host> {

@@ -53,7 +53,12 @@ impl Phy for DevicePhy {
         Some(n)
     }
 
+    /// Queues `frame` in the tx frame (sent by [`Phy::flush`], or now when the frame is
+    /// full); dropped when the ring stays full (TCP retransmits).
     fn send(&mut self, frame: &[u8]) {
+        if self.tx.is_full() {
+            self.flush();
+        }
         let Some(mut b) = self.cache.alloc() else {
             return;
         };
@@ -63,11 +68,14 @@ impl Phy for DevicePhy {
         }
         if let Err(b) = self.tx.push(b) {
             self.cache.free(b);
-            return;
         }
-        self.dev.tx_burst(0, &mut self.tx, &mut self.cache);
-        // Whatever the ring refused is dropped (TCP retransmits).
-        self.cache.free_frame(&mut self.tx);
+    }
+
+    /// One burst for everything queued; what the ring refused waits for the next.
+    fn flush(&mut self) {
+        if !self.tx.is_empty() {
+            self.dev.tx_burst(0, &mut self.tx, &mut self.cache);
+        }
     }
 }
 

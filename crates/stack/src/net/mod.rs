@@ -32,8 +32,12 @@ use crate::Instant;
 pub trait Phy: Send + 'static {
     /// One received frame into `buf`, without blocking; `None` when nothing is waiting.
     fn recv(&mut self, buf: &mut [u8]) -> Option<usize>;
-    /// Sends one frame (dropping it is allowed when the link is full: TCP recovers).
+    /// Sends one frame, or queues it until [`flush`](Self::flush) (dropping it is allowed
+    /// when the link is full: TCP recovers).
     fn send(&mut self, frame: &[u8]);
+    /// Hands the frames `send` queued to the link: called after each round of output, so
+    /// a driver can send a round's frames with one system call. Nothing by default.
+    fn flush(&mut self) {}
 }
 
 /// Settings of the driver thread.
@@ -75,6 +79,7 @@ impl Inner {
         while let Some(n) = self.stack.poll_transmit(now, &mut self.tx) {
             self.phy.send(&self.tx[..n]);
         }
+        self.phy.flush();
     }
 
     /// Takes readiness events and wakes the tasks waiting on them; true if any.

@@ -290,7 +290,7 @@ impl Daemon {
                 .iter()
                 .map(|n| json!({"interface": ifs.get(n.if_index).map(|i| i.name.clone()), "ip": n.ip.to_string(),
                                 "mac": n.mac.to_string(), "static": n.is_static,
-                                "age_s": now.saturating_sub(n.updated_ns) / 1_000_000_000,
+                                "age_s": (!n.is_static).then(|| now.saturating_sub(n.updated_ns) / 1_000_000_000),
                                 "probes": n.probes}))
                 .collect();
             return Response::Json {
