@@ -110,31 +110,16 @@ fn add_random_routes(vnet: &Vnet, n: usize) -> Vec<(u32, u8)> {
     added
 }
 
-/// A capture of `n` 60-byte IPv4/UDP frames (as the generated stream) to the router, each to a random address inside
-/// a random prefix of `rules`.
+/// A capture of `n` 60-byte IPv4/UDP frames (as the generated stream) to the router, each
+/// to a random address inside a random prefix of `rules`.
 fn random_destinations(rules: &[(u32, u8)], n: usize) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("uplane-ip4-many-{}.pcap", std::process::id()));
-    let file = std::fs::File::create(&path).expect("create capture");
-    let mut w =
-        io::pcap::PcapWriter::new(std::io::BufWriter::new(file), io::pcap::TsResolution::Nano)
-            .expect("pcap header");
     let mut r = testkit::rng(0x2545_f491_4f6c_dd1d);
-    let src = Ipv4Addr::new(10, 0, 0, 1);
-    let mut frame = Vec::with_capacity(64);
-    for i in 0..n {
+    let src = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    uplane_benches::udp_capture("ip4-many", n, src, 18, || {
         let (a, l) = rules[r() as usize % rules.len()];
         let host = if l == 32 { 0 } else { (r() as u32) >> l };
-        let dst = Ipv4Addr::from(a | host);
-        frame.clear();
-        etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-            .ipv4(src.octets(), dst.octets(), 64)
-            .udp(1234, 5678)
-            .write(&mut frame, &[0u8; 18])
-            .expect("build frame");
-        w.write_packet(i as u64, &frame).expect("write capture");
-    }
-    w.flush().expect("flush capture");
-    path
+        IpAddr::V4(Ipv4Addr::from(a | host))
+    })
 }
 
 /// 1024 destinations in 10.1.0.0/16.

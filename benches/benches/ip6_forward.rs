@@ -123,27 +123,13 @@ fn add_random_routes(vnet: &Vnet, n: usize) -> Vec<(u128, u8)> {
 /// A capture of `n` 78-byte IPv6/UDP frames to the router, each to a random address inside
 /// a random prefix of `rules`.
 fn random_destinations(rules: &[(u128, u8)], n: usize) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("uplane-ip6-many-{}.pcap", std::process::id()));
-    let file = std::fs::File::create(&path).expect("create capture");
-    let mut w =
-        io::pcap::PcapWriter::new(std::io::BufWriter::new(file), io::pcap::TsResolution::Nano)
-            .expect("pcap header");
     let mut r = rng(11);
-    let src: Ipv6Addr = "fd00::1".parse().expect("addr");
-    let mut frame = Vec::with_capacity(78);
-    for i in 0..n {
+    let src = IpAddr::V6("fd00::1".parse().expect("addr"));
+    uplane_benches::udp_capture("ip6-many", n, src, 16, || {
         let (k, l) = rules[r() as usize % rules.len()];
         let dst = k | (u128::from(r()) << 64 | u128::from(r())) >> l;
-        frame.clear();
-        etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-            .ipv6(src.octets(), dst.to_be_bytes(), 64)
-            .udp(1234, 5678)
-            .write(&mut frame, &[0u8; 16])
-            .expect("build frame");
-        w.write_packet(i as u64, &frame).expect("write capture");
-    }
-    w.flush().expect("flush capture");
-    path
+        IpAddr::V6(Ipv6Addr::from(dst))
+    })
 }
 
 /// Runs `packets` through the chain; returns (chain clocks/packet, runtime table).

@@ -6,6 +6,7 @@
 //! uplane is better. Figures are the best of several runs (the least disturbed by the rest
 //! of the machine), measured with the monotonic clock.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -122,4 +123,39 @@ pub fn measure_chain(
         graph.stats().format_errors()
     );
     (sum, graph.stats().format_runtime(), per_node)
+}
+
+/// Writes `n` Ethernet/UDP frames (02:..:01 to 02:..:02, ports 1234 to 5678, TTL or hop
+/// limit 64, `payload` zero bytes) from `src` to the addresses `dst` yields, of `src`'s
+/// family, to a temporary capture named after `name` for pg-input to replay; returns its
+/// path (the caller removes it).
+pub fn udp_capture(
+    name: &str,
+    n: usize,
+    src: IpAddr,
+    payload: usize,
+    mut dst: impl FnMut() -> IpAddr,
+) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("uplane-{name}-{}.pcap", std::process::id()));
+    let file = std::fs::File::create(&path).expect("create capture");
+    let mut w =
+        io::pcap::PcapWriter::new(std::io::BufWriter::new(file), io::pcap::TsResolution::Nano)
+            .expect("pcap header");
+    let body = vec![0u8; payload];
+    let mut frame = Vec::with_capacity(128);
+    for i in 0..n {
+        frame.clear();
+        let eth = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+        let ip = match (src, dst()) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => eth.ipv4(s.octets(), d.octets(), 64),
+            (IpAddr::V6(s), IpAddr::V6(d)) => eth.ipv6(s.octets(), d.octets(), 64),
+            _ => panic!("udp_capture: source and destination families differ"),
+        };
+        ip.udp(1234, 5678)
+            .write(&mut frame, &body)
+            .expect("build frame");
+        w.write_packet(i as u64, &frame).expect("write capture");
+    }
+    w.flush().expect("flush capture");
+    path
 }
