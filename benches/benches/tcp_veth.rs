@@ -127,14 +127,21 @@ fn main() {
     lab.addr("k", "k0", &format!("{KERNEL}/24")).expect("addr");
     let to: SocketAddr = format!("{KERNEL}:{PORT}").parse().unwrap();
     let chunk: Vec<u8> = (0..1 << 20).map(|i| (i * 7 + i / 4093) as u8).collect();
+    // For profiling one side: TCP_VETH_ONLY=uplane or =linux (no BENCH line then).
+    let only = std::env::var("TCP_VETH_ONLY").unwrap_or_default();
+    let (ours, kernel) = (only != "linux", only != "uplane");
     // Rounds alternate uplane and kernel, so both see the same share of a busy machine.
-    let rx = receiver(&lab, 2 * RUNS);
+    let rx = receiver(&lab, RUNS * (usize::from(ours) + usize::from(kernel)));
     let mut starts = Vec::new();
     for _ in 0..RUNS {
-        starts.push(Instant::now());
-        ours_once(&lab, to, &chunk);
-        starts.push(Instant::now());
-        kernel_once(&lab, to, &chunk);
+        if ours {
+            starts.push(Instant::now());
+            ours_once(&lab, to, &chunk);
+        }
+        if kernel {
+            starts.push(Instant::now());
+            kernel_once(&lab, to, &chunk);
+        }
     }
     let ends = rx.join().expect("receiver");
     let gbit: Vec<f64> = starts
@@ -145,6 +152,10 @@ fn main() {
             BYTES as f64 * 8.0 / (e - *s).as_secs_f64() / 1e9
         })
         .collect();
+    if !(ours && kernel) {
+        println!("runs ({only} only), Gbit/s: {gbit:.2?}");
+        return;
+    }
     let best = |k: usize| gbit.iter().skip(k).step_by(2).copied().fold(0.0, f64::max);
     println!("runs (uplane, kernel alternating), Gbit/s: {gbit:.2?}");
     report_rate("tcp-veth", "Gbit/s", best(0), Some(("linux", best(1))));

@@ -499,6 +499,15 @@ impl PacketSocket {
             unsafe { std::slice::from_raw_parts_mut(self.map.as_ptr().wrapping_add(start), len) };
         let (hdr, body) = dst.split_at_mut(vlen);
         hdr.fill(0);
+        if let Some(h) = hdr.get_mut(2..4) {
+            // `hdr_len`: the bytes the kernel copies into the skb's linear part (at least
+            // the link header). The whole packet: otherwise the rest is attached as
+            // references to the ring's pages, which a veth peer (or any receiving socket)
+            // must copy out page by page (`skb_copy_ubufs`: a page allocated per packet).
+            // tcp-veth (3 x 400 MiB, busy machine): veth_xmit 30% -> 12% of the sendto
+            // time, system CPU 2.0-2.6 -> 1.8-2.1 s, uplane 3.9-4.7 -> 4.7-4.9 Gbit/s.
+            h.copy_from_slice(&(packet.len().min(usize::from(u16::MAX)) as u16).to_ne_bytes());
+        }
         body.copy_from_slice(packet);
         self.word(f + PKT_NEXT).store(0, Ordering::Relaxed);
         self.word(f + PKT_LEN).store(len as u32, Ordering::Relaxed);
