@@ -868,16 +868,28 @@ impl Endpoint {
 
     /// The next segment to send, its payload written to `buf` (cleared first).
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        buf.clear();
+        let (t, slot) = self.poll_segment(now)?;
+        let (a, b) = self.segment_payload(slot, &t.repr);
+        buf.extend_from_slice(a);
+        buf.extend_from_slice(b);
+        Some(t)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) without copying the payload: the segment
+    /// and the slot of the connection whose send buffer holds it (`None` for control
+    /// segments, which carry none). Read it with [`segment_payload`](Self::segment_payload)
+    /// before anything else changes the endpoint.
+    pub(crate) fn poll_segment(&mut self, now: Instant) -> Option<(Transmit, Option<u32>)> {
         if let Some(t) = self.rst_queue.pop_front() {
-            buf.clear();
-            return Some(t);
+            return Some((t, None));
         }
         while let Some(&index) = self.dirty.front() {
             let slot = &mut self.slots[index as usize];
             let out = slot
                 .conn
                 .as_mut()
-                .and_then(|c| c.poll_transmit(now, buf).map(|r| (c.tuple(), r)));
+                .and_then(|c| c.poll_segment(now).map(|r| (c.tuple(), r)));
             match out {
                 Some((tuple, repr)) => {
                     // Round robin: the next call serves the next connection; one with
@@ -889,7 +901,7 @@ impl Endpoint {
                         slot.dirty = false;
                     }
                     self.after_transmit(index);
-                    return Some(Transmit { tuple, repr });
+                    return Some((Transmit { tuple, repr }, Some(index)));
                 }
                 None => {
                     self.dirty.pop_front();
@@ -899,6 +911,19 @@ impl Endpoint {
             }
         }
         None
+    }
+
+    /// The payload of a segment [`poll_segment`](Self::poll_segment) returned, as two
+    /// slices; empty for a control segment (or a connection already released, which
+    /// sends none).
+    pub(crate) fn segment_payload(&self, slot: Option<u32>, repr: &TcpRepr) -> (&[u8], &[u8]) {
+        if repr.payload_len == 0 {
+            return (&[], &[]);
+        }
+        match slot.and_then(|i| self.slots.get(i as usize)?.conn.as_ref()) {
+            Some(c) => c.segment_payload(repr.seq_number, repr.payload_len),
+            None => (&[], &[]),
+        }
     }
 
     fn after_transmit(&mut self, index: u32) {

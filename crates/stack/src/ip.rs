@@ -30,7 +30,7 @@ use wire::ipv6::{Ipv6Packet, Ipv6Repr};
 use wire::pseudo::PseudoHeader;
 use wire::tcp::{TcpPacket, TcpRepr};
 use wire::udp::{UdpPacket, UdpRepr};
-use wire::IpProtocol;
+use wire::{checksum, IpProtocol};
 
 use crate::endpoint::{Endpoint, EndpointConfig};
 use crate::iface::DropReason;
@@ -488,14 +488,10 @@ impl IpHost {
                     None => continue,
                 }
             }
-            let mut scratch = core::mem::take(&mut self.scratch);
-            let t = self.endpoint.poll_transmit(now, &mut scratch);
-            let r = t.map(|t| self.emit_tcp(t, &scratch, out));
-            self.scratch = scratch;
-            match r {
-                None => return None,
-                Some(Some(n)) => return self.sent(n),
-                Some(None) => continue,
+            let (t, slot) = self.endpoint.poll_segment(now)?;
+            match self.emit_tcp(t, slot, out) {
+                Some(n) => return self.sent(n),
+                None => continue,
             }
         }
     }
@@ -557,14 +553,29 @@ impl IpHost {
         Some(ip_len)
     }
 
-    fn emit_tcp(&mut self, t: crate::Transmit, payload: &[u8], out: &mut [u8]) -> Option<usize> {
+    /// Writes a TCP segment's packet. The payload goes straight from the connection's
+    /// send buffer into `out`, summed while it is copied
+    /// ([`wire::checksum::copy_and_sum`]); only the header is summed apart. Before, the
+    /// endpoint copied it into a scratch buffer, this copied it again, and the checksum
+    /// read it a third time. tcp-bulk-memory, uplane only, CPU time of 3 x 256 MiB as
+    /// Gbit/s, 9 alternating runs each (load ~4 on 2 cores): median 27.2 -> 28.0, best
+    /// 27.9 -> 28.3; callgrind 4.11 G -> 4.09 G instructions (memcpy 1.91 G -> 1.74 G).
+    /// The checksum itself (SSE2, ~30 GB/s) now costs what the pass did: a copy into a
+    /// frame in L1 was cheap next to it.
+    fn emit_tcp(&mut self, t: crate::Transmit, slot: Option<u32>, out: &mut [u8]) -> Option<usize> {
         let (src, dst) = (t.tuple.local.ip(), t.tuple.remote.ip());
+        let mut repr = t.repr;
+        // What the send buffer holds for it (all of it, as the connection sized it).
+        repr.payload_len = {
+            let (a, b) = self.endpoint.segment_payload(slot, &repr);
+            a.len() + b.len()
+        };
         // The option layout is worked out once here (`header_len` computes it).
-        let hl = t.repr.header_len();
-        let l4_len = hl + payload.len();
+        let hl = repr.header_len();
+        let l4_len = hl + repr.payload_len;
         let ip_len = if dst.is_ipv4() { IP4 } else { IP6 };
         let mtu = usize::from(self.config.mtu);
-        if ip_len + l4_len > mtu && !payload.is_empty() {
+        if ip_len + l4_len > mtu && repr.payload_len > 0 {
             // Never larger than our MTU. The MSS clamp in `new` and the endpoint's
             // per-family MSS keep segments within it; should one not fit anyway, it is a
             // local PMTU signal and the connection resends at the smaller size.
@@ -573,13 +584,18 @@ impl IpHost {
             self.count(DropReason::TooBig);
             return None;
         }
-        let mut repr = t.repr;
         let at = self.emit_ip(src, dst, IpProtocol::Tcp, l4_len, out)?;
         let ph = pseudo(src, dst)?;
         let seg = &mut out[at..at + l4_len];
-        seg[hl..].copy_from_slice(payload);
-        repr.payload_len = payload.len();
-        repr.emit(&mut TcpPacket::new_unchecked(&mut seg[..]), Some(&ph));
+        let (a, b) = self.endpoint.segment_payload(slot, &repr);
+        let (to_a, to_b) = seg[hl..].split_at_mut(a.len());
+        let sum_a = checksum::copy_and_sum(to_a, a);
+        let mut sum_b = checksum::copy_and_sum(to_b, b);
+        if a.len() % 2 == 1 {
+            sum_b = checksum::at_odd_offset(sum_b);
+        }
+        let sum = checksum::combine(&[sum_a, sum_b]);
+        repr.emit_with_payload_sum(&mut TcpPacket::new_unchecked(&mut seg[..]), &ph, sum);
         Some(at + l4_len)
     }
 

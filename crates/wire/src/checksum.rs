@@ -8,7 +8,12 @@
 //! [`data`] reads the bytes as native-endian 32-bit words into four 64-bit accumulators and
 //! swaps once at the end (RFC 1071 §2(B): the sum is byte-order independent). That removes
 //! the carry chain of a 16-bit loop and lets LLVM keep several additions in flight; the
-//! `checksum` benchmark measures it against etherparse.
+//! `checksum` benchmark measures it against etherparse. LLVM turns the lanes into SSE2
+//! (`punpck` + `paddq`, ~31 GB/s at 1500 bytes). Measured and not kept (same build,
+//! 1460/1500 bytes): 64-bit words into a `u128` (add/adc) 29.2/26.0 GB/s against 29.1/26.4;
+//! 64-bit words with counted carries 33.5/31.4 but 11.1 at 64 bytes against 16.5; eight
+//! lanes over 64-byte chunks 19.2/24.0. Wider vectors need AVX2, which the baseline target
+//! does not have and runtime dispatch would need `unsafe` here.
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 
@@ -70,6 +75,49 @@ pub fn data(data: &[u8]) -> u16 {
     // leaves all four together below 2^47.
     let sum_ne = fold64(a + b + c + d);
     u16::from_be(sum_ne)
+}
+
+/// Copies `src` into `dst` and returns the ones'-complement sum of the bytes, as
+/// [`data`] would (folded, not complemented): Linux's `csum_partial_copy` idea, one pass
+/// over the bytes instead of a copy and then a checksum that reads them again.
+///
+/// Used where a segment's payload moves into a frame (the send side), so its checksum
+/// comes with the copy. Same lanes and tail as [`data`]; the result is identical.
+/// `checksum-copy` bench, 1460 bytes into a frame in L1: 30.0 GB/s against 24.1 for
+/// `copy_from_slice` then [`data`] (the sum, not the copy, is what costs).
+///
+/// # Panics
+/// If `dst` and `src` differ in length.
+#[inline]
+pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
+    assert_eq!(dst.len(), src.len(), "copy_and_sum: lengths differ");
+    let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
+    let mut dch = dst.chunks_exact_mut(32);
+    let mut sch = src.chunks_exact(32);
+    for (dc, sc) in (&mut dch).zip(&mut sch) {
+        let Ok(ch) = <&[u8; 32]>::try_from(sc) else {
+            break;
+        };
+        dc.copy_from_slice(ch);
+        a += ne32(ch, 0) + ne32(ch, 16);
+        b += ne32(ch, 4) + ne32(ch, 20);
+        c += ne32(ch, 8) + ne32(ch, 24);
+        d += ne32(ch, 12) + ne32(ch, 28);
+    }
+    let rest = sch.remainder();
+    dch.into_remainder().copy_from_slice(rest);
+    // The bulk was summed as native-endian words at even offsets (32-byte chunks), the
+    // tail starts at an even offset too: the two folded sums add directly.
+    let bulk = u16::from_be(fold64(a + b + c + d));
+    fold64(u64::from(bulk) + u64::from(data(rest)))
+}
+
+/// The sum of a piece that starts at an odd offset of the data it belongs to: its bytes
+/// sit in the other halves of the 16-bit words, so its folded sum is byte-swapped
+/// (RFC 1071 §2(B)). Combine the result with [`combine`].
+#[inline]
+pub fn at_odd_offset(sum: u16) -> u16 {
+    sum.rotate_left(8)
 }
 
 /// Adds 16-bit partial sums with end-around carry.
@@ -207,6 +255,37 @@ mod tests {
             let cut = (cut * 2).min(bytes.len() & !1);
             let (x, y) = bytes.split_at(cut);
             prop_assert_eq!(combine(&[data(x), data(y)]), reference(&bytes));
+        }
+
+        #[test]
+        fn copy_and_sum_copies_and_matches_reference(
+            bytes in proptest::collection::vec(any::<u8>(), 0..3100),
+            src_off in 0usize..40,
+            dst_off in 0usize..40,
+        ) {
+            // Odd and even lengths, and every alignment of source and destination.
+            let src = &bytes[src_off.min(bytes.len())..];
+            let mut out = vec![0xa5u8; src.len() + dst_off + 7];
+            let s = copy_and_sum(&mut out[dst_off..dst_off + src.len()], src);
+            prop_assert_eq!(s, reference(src));
+            prop_assert_eq!(s, data(src));
+            prop_assert_eq!(&out[dst_off..dst_off + src.len()], src);
+            prop_assert!(out[..dst_off].iter().all(|&b| b == 0xa5), "wrote before dst");
+            prop_assert!(out[dst_off + src.len()..].iter().all(|&b| b == 0xa5), "wrote after dst");
+        }
+
+        #[test]
+        fn pieces_at_any_offset_combine(bytes in proptest::collection::vec(any::<u8>(), 0..600), cut in 0usize..600) {
+            // A piece that starts at an odd offset is swapped before combining.
+            let cut = cut.min(bytes.len());
+            let (x, y) = bytes.split_at(cut);
+            let ys = if cut % 2 == 1 { at_odd_offset(data(y)) } else { data(y) };
+            let whole = reference(&bytes);
+            let parts = combine(&[data(x), ys]);
+            // Same value modulo 0xffff (ones'-complement has two zeros) ...
+            prop_assert_eq!(u32::from(parts) % 0xffff, u32::from(whole) % 0xffff);
+            // ... and identical once a non-zero sum (a pseudo-header's) is added.
+            prop_assert_eq!(combine(&[0x1234, data(x), ys]), combine(&[0x1234, whole]));
         }
 
         #[test]

@@ -874,6 +874,32 @@ impl TcpRepr {
             packet.fill_checksum(ph);
         }
     }
+
+    /// [`emit`](Self::emit) for a payload that is already in place and whose sum the
+    /// caller already has: `payload_sum` is [`checksum::data`] of the payload (for
+    /// example from [`checksum::copy_and_sum`], which computed it while copying the
+    /// payload in). Only the header is read again. The checksum written is the one
+    /// `emit(packet, Some(pseudo))` writes, bit for bit.
+    ///
+    /// # Panics
+    /// If the buffer is shorter than [`header_len`](Self::header_len).
+    pub fn emit_with_payload_sum<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut TcpPacket<T>,
+        pseudo: &PseudoHeader,
+        payload_sum: u16,
+    ) {
+        self.emit(packet, None);
+        let b = packet.buffer.as_ref();
+        let hl = packet.header_len().min(b.len());
+        let ph = pseudo.sum(IpProtocol::Tcp, b.len() as u32);
+        let c = checksum::finish(checksum::combine(&[
+            ph,
+            checksum::data(&b[..hl]),
+            payload_sum,
+        ]));
+        packet.set_checksum(c);
+    }
 }
 
 /// Fuzz entry point: the checked view, every accessor, the option iterator, parse and the

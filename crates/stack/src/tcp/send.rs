@@ -141,16 +141,28 @@ impl SendBuffer {
     }
 
     /// Appends `len` bytes starting at `seq` to `out`.
+    #[cfg(test)]
     pub(crate) fn copy_to(&self, seq: Seq, len: usize, out: &mut Vec<u8>) {
+        let (a, b) = self.slices(seq, len);
+        out.extend_from_slice(a);
+        out.extend_from_slice(b);
+    }
+
+    /// The `len` bytes from `seq` on, as two slices (the deque's halves), clipped to what
+    /// is held: empty before SND.UNA's byte or past the end.
+    pub(crate) fn slices(&self, seq: Seq, len: usize) -> (&[u8], &[u8]) {
+        let len = len.min(self.available(seq));
+        if len == 0 {
+            return (&[], &[]);
+        }
         let off = (seq - self.start) as u32 as usize;
         let (a, b) = self.data.as_slices();
         if off < a.len() {
             let na = len.min(a.len() - off);
-            out.extend_from_slice(&a[off..off + na]);
-            out.extend_from_slice(&b[..len - na]);
+            (&a[off..off + na], &b[..len - na])
         } else {
             let o = off - a.len();
-            out.extend_from_slice(&b[o..o + len]);
+            (&b[o..o + len], &[])
         }
     }
 }

@@ -10,9 +10,23 @@ impl Connection {
     /// to `buf`, which is cleared first. Call until `None` after every input; each call
     /// may also arm timers, so re-read [`poll_timeout`](Self::poll_timeout) afterwards.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TcpRepr> {
+        buf.clear();
+        let r = self.poll_segment(now)?;
+        let (a, b) = self.segment_payload(r.seq_number, r.payload_len);
+        buf.extend_from_slice(a);
+        buf.extend_from_slice(b);
+        Some(r)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) without the copy: the payload stays in the
+    /// send buffer, where [`segment_payload`](Self::segment_payload) finds it until the
+    /// next call that changes the connection. The IP layer copies it from there straight
+    /// into the frame, summing it on the way (one copy and no separate checksum pass
+    /// instead of two copies and a pass).
+    pub(crate) fn poll_segment(&mut self, now: Instant) -> Option<TcpRepr> {
         // Every test checks `may_transmit` against what was sent (debug builds only).
         let may = cfg!(debug_assertions) && self.may_transmit();
-        let r = self.next_segment(now, buf);
+        let r = self.next_segment(now);
         debug_assert!(
             r.is_none() || may,
             "may_transmit said nothing to send, then {r:?} was sent"
@@ -20,8 +34,15 @@ impl Connection {
         r
     }
 
-    fn next_segment(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TcpRepr> {
-        buf.clear();
+    /// The payload of a segment [`poll_segment`](Self::poll_segment) returned: `len`
+    /// bytes from `seq`, as two slices (the send buffer is a ring). Every segment with a
+    /// payload carries send-buffer bytes from its sequence number on; `len` beyond what
+    /// the buffer holds gives what it holds (never panics).
+    pub(crate) fn segment_payload(&self, seq: Seq, len: usize) -> (&[u8], &[u8]) {
+        self.send.slices(seq, len)
+    }
+
+    fn next_segment(&mut self, now: Instant) -> Option<TcpRepr> {
         if let Some(seq) = self.rst_reply.take() {
             return Some(self.bare(seq, TcpFlags::RST));
         }
@@ -58,7 +79,7 @@ impl Connection {
                 // Fast retransmit ignores the congestion window (RFC 5681 §3.2 step 4;
                 // RFC 6675 §5 step 4.3), and never resends SACKed bytes.
                 let room = self.scoreboard.gap_after(seq).unwrap_or(usize::MAX);
-                if let Some(r) = self.segment_at(now, seq, room, buf) {
+                if let Some(r) = self.segment_at(now, seq, room) {
                     if self.in_sack_recovery() {
                         let fin = usize::from(r.flags.contains(TcpFlags::FIN));
                         self.high_rxt = self.high_rxt.max(seq + (r.payload_len + fin));
@@ -68,10 +89,10 @@ impl Connection {
             }
         }
         if self.in_sack_recovery() {
-            if let Some(r) = self.sack_transmit(now, buf) {
+            if let Some(r) = self.sack_transmit(now) {
                 return Some(r);
             }
-        } else if let Some(r) = self.send_new(now, buf) {
+        } else if let Some(r) = self.send_new(now) {
             return Some(r);
         }
         if self.ack_now {
@@ -113,7 +134,7 @@ impl Connection {
     }
 
     /// New data (and FIN) at SND.NXT within min(cwnd, SND.WND).
-    fn send_new(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TcpRepr> {
+    fn send_new(&mut self, now: Instant) -> Option<TcpRepr> {
         let flight = (self.snd_nxt - self.snd_una).max(0) as usize;
         let wnd = self.snd_wnd.min(self.cc.cwnd) as usize;
         let room = wnd.saturating_sub(flight);
@@ -126,7 +147,7 @@ impl Connection {
         {
             return None;
         }
-        let r = self.send_at_nxt(now, room, buf);
+        let r = self.send_at_nxt(now, room);
         if r.is_none() && avail > 0 && self.snd_wnd == 0 && flight == 0 && self.persist_at.is_none()
         {
             // Data waits on a zero window with nothing in flight: probe later, backing
@@ -138,26 +159,16 @@ impl Connection {
     }
 
     /// Data (and FIN) at SND.NXT, at most `room` bytes; SND.NXT moves past it.
-    pub(super) fn send_at_nxt(
-        &mut self,
-        now: Instant,
-        room: usize,
-        buf: &mut Vec<u8>,
-    ) -> Option<TcpRepr> {
-        let r = self.segment_at(now, self.snd_nxt, room, buf)?;
+    pub(super) fn send_at_nxt(&mut self, now: Instant, room: usize) -> Option<TcpRepr> {
+        let r = self.segment_at(now, self.snd_nxt, room)?;
         let fin = usize::from(r.flags.contains(TcpFlags::FIN));
         self.snd_nxt += r.payload_len + fin;
         Some(r)
     }
 
-    /// A data/FIN segment at `seq` of at most `room` bytes (and one MSS).
-    pub(super) fn segment_at(
-        &mut self,
-        now: Instant,
-        seq: Seq,
-        room: usize,
-        buf: &mut Vec<u8>,
-    ) -> Option<TcpRepr> {
+    /// A data/FIN segment at `seq` of at most `room` bytes (and one MSS); its payload is
+    /// what the send buffer holds from `seq` on ([`segment_payload`](Self::segment_payload)).
+    pub(super) fn segment_at(&mut self, now: Instant, seq: Seq, room: usize) -> Option<TcpRepr> {
         let data_end = self.send.end();
         let avail = self.send.available(seq);
         // SACK blocks ride in the header and take room from the payload.
@@ -173,7 +184,6 @@ impl Connection {
         if len == 0 && !fin {
             return None;
         }
-        self.send.copy_to(seq, len, buf);
         let mut flags = TcpFlags::ACK;
         if fin {
             flags |= TcpFlags::FIN;

@@ -171,14 +171,14 @@ impl Connection {
     }
 
     /// In SACK recovery: the next segment if `cwnd − pipe ≥ SMSS` (RFC 6675 §5 step C).
-    pub(super) fn sack_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<TcpRepr> {
+    pub(super) fn sack_transmit(&mut self, now: Instant) -> Option<TcpRepr> {
         let mss = usize::from(self.snd_mss);
         if (self.cc.cwnd as usize) < self.pipe() + mss {
             return None;
         }
         match self.next_seg()? {
             Next::Retransmit(seq, len) => {
-                let r = self.segment_at(now, seq, len, buf)?;
+                let r = self.segment_at(now, seq, len)?;
                 let fin = usize::from(r.flags.contains(wire::tcp::TcpFlags::FIN));
                 self.high_rxt = seq + (r.payload_len + fin);
                 Some(r)
@@ -186,10 +186,10 @@ impl Connection {
             Next::New => {
                 let room = (self.snd_wnd as usize)
                     .saturating_sub((self.snd_nxt - self.snd_una).max(0) as usize);
-                self.send_at_nxt(now, room, buf)
+                self.send_at_nxt(now, room)
             }
             Next::Rescue(seq, len) => {
-                let r = self.segment_at(now, seq, len, buf)?;
+                let r = self.segment_at(now, seq, len)?;
                 self.rescue_rxt = self.recovery;
                 self.stats.rescue_retransmits += 1;
                 Some(r)
