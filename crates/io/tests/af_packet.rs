@@ -13,7 +13,7 @@ use common::{
 };
 use graph::GraphBuilder;
 use io::af_packet::{AfPacket, AfPacketConfig};
-use io::device::{Device, DeviceInput, DeviceOutput, LinkState};
+use io::device::{Device, DeviceInput, DeviceOutput, LinkState, TxBuild};
 use std::time::Duration;
 use testkit::{require_root, Lab};
 use wire::ethernet::EthernetFrame;
@@ -100,6 +100,71 @@ fn kernel_pings_through_af_packet() {
     assert_eq!(rx.drops, 0);
     assert_eq!(tx.packets, resp.arp_replies + resp.echo_replies, "{tx:?}");
     assert_eq!(tx.drops, 0);
+    drop(dev);
+    drop_lab(lab);
+}
+
+/// Replies built straight into the tx ring (`tx_build`) go out only by the kick handle
+/// another thread holds (`take_tx_kick`): ping gets its answers.
+#[test]
+fn frames_built_in_the_ring_go_out_by_another_threads_kick() {
+    require_root!();
+    let mut lab = Lab::new();
+    let mut dev = setup(&mut lab, 8, |_| {});
+    let (_pool, mut cache) = pool(1024);
+    let kick = dev.take_tx_kick(0).expect("AF_PACKET hands out its kick");
+    assert!(dev.take_tx_kick(7).is_none(), "no such queue");
+    assert!(!kick.kick(), "nothing queued yet");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let kicks = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let kicker = {
+        let (stop, kicks) = (stop.clone(), kicks.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if kick.kick() {
+                    kicks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    let mut resp = Responder::new(MAC, "10.78.8.2");
+    let mut ping = spawn_in(
+        &lab,
+        "h1",
+        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.78.8.2"],
+    );
+    let mut rx = buf::Frame::new();
+    let t0 = std::time::Instant::now();
+    let mut status = None;
+    while status.is_none() && t0.elapsed() < Duration::from_secs(15) {
+        if dev.rx_burst(0, &mut cache, &mut rx) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for b in rx.drain() {
+            let data = cache.pool().get(&b).data().to_vec();
+            cache.free(b);
+            let r = dev.tx_build(0, &mut |slot| resp.reply(&data, slot));
+            assert!(matches!(r, TxBuild::Sent(_) | TxBuild::Nothing), "{r:?}");
+        }
+        status = ping.try_wait().unwrap();
+    }
+    let _ = ping.kill();
+    let out = ping.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    kicker.join().unwrap();
+    assert!(
+        out.status.success() && text.contains("3 received"),
+        "{text}"
+    );
+    assert!(kicks.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    let tx = dev.stats().tx_total();
+    assert_eq!(tx.packets, resp.arp_replies + resp.echo_replies, "{tx:?}");
+    // A builder that sends nothing leaves the slot free and counts nothing.
+    assert_eq!(dev.tx_build(0, &mut |_| None), TxBuild::Nothing);
+    assert_eq!(dev.tx_build(9, &mut |_| Some(60)), TxBuild::Unsupported);
+    assert_eq!(dev.stats().tx_total().packets, tx.packets);
     drop(dev);
     drop_lab(lab);
 }

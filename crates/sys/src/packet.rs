@@ -12,7 +12,10 @@
 //! * **tx** (frame based, TPACKET_V3 frames of fixed size): a frame is ours while its
 //!   `tp_status` is `TP_STATUS_AVAILABLE` (acquire load). We copy a packet in, set `tp_len`
 //!   and store `TP_STATUS_SEND_REQUEST` with release ordering; [`PacketSocket::tx_kick`]
-//!   (`sendto` with no data) makes the kernel send every requested frame.
+//!   (`sendto` with no data) makes the kernel send every requested frame. A packet can also
+//!   be built in the frame itself ([`PacketSocket::tx_frame`]), and the kick can be made by
+//!   another thread ([`PacketSocket::tx_kicker`]) while this one fills more frames: the
+//!   kernel walks the ring by the same status words.
 //!
 //! Every offset the kernel gives (first packet, next packet, MAC offset, snap length) is
 //! checked against the block before any byte is read: a bad descriptor skips the rest of
@@ -23,7 +26,8 @@ use crate::netdev::IfName;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 
 /// `TPACKET_V3` from `enum tpacket_versions`.
 const TPACKET_V3: libc::c_int = 2;
@@ -180,7 +184,8 @@ struct TxState {
     frame_size: usize,
     frame_count: usize,
     cur: usize,
-    pending: u32,
+    /// Frames marked since the last kick (shared with the [`TxKicker`]s).
+    pending: Arc<AtomicBool>,
 }
 
 /// An AF_PACKET socket bound to one interface, with mapped rx and tx rings.
@@ -355,7 +360,7 @@ impl PacketSocket {
                 frame_size: fs,
                 frame_count: tx_blocks * per_block,
                 cur: 0,
-                pending: 0,
+                pending: Arc::new(AtomicBool::new(false)),
             },
             ifindex,
             vnet_hdr: cfg.vnet_hdr,
@@ -484,66 +489,50 @@ impl PacketSocket {
         if packet.len() + vlen + V3_HDR_LEN > self.tx.frame_size {
             return TxPush::TooBig;
         }
+        let Some(mut f) = self.tx_frame() else {
+            return TxPush::RingFull;
+        };
+        let Some(dst) = f.buf().get_mut(..packet.len()) else {
+            return TxPush::TooBig;
+        };
+        dst.copy_from_slice(packet);
+        f.send(packet.len());
+        TxPush::Queued
+    }
+
+    /// The next free tx frame, to build a packet in ([`TxFrame::buf`], then
+    /// [`TxFrame::send`]); `None` while the kernel has not sent it yet (ring full).
+    pub fn tx_frame(&mut self) -> Option<TxFrame<'_>> {
         let f = self.tx.base + self.tx.cur * self.tx.frame_size;
         let status = self.word(f + PKT_STATUS).load(Ordering::Acquire);
         if status != libc::TP_STATUS_AVAILABLE && status & libc::TP_STATUS_WRONG_FORMAT == 0 {
-            return TxPush::RingFull;
+            return None;
         }
+        let vlen = if self.vnet_hdr { VNET_HDR_LEN } else { 0 };
         let start = f + V3_HDR_LEN;
-        let len = vlen + packet.len();
+        let len = self.tx.frame_size - V3_HDR_LEN;
         assert!(start + len <= self.map.len(), "tx frame out of range");
-        // SAFETY: in bounds (checked above) of a tx frame whose status says the kernel is
-        // done with it (acquire load above); nothing else references these bytes, and `&mut
-        // self` keeps it so until the status store below hands the frame to the kernel.
-        let dst =
-            unsafe { std::slice::from_raw_parts_mut(self.map.as_ptr().wrapping_add(start), len) };
-        let (hdr, body) = dst.split_at_mut(vlen);
-        hdr.fill(0);
-        if let Some(h) = hdr.get_mut(2..4) {
-            // `hdr_len`: the bytes the kernel copies into the skb's linear part (at least
-            // the link header). The whole packet: otherwise the rest is attached as
-            // references to the ring's pages, which a veth peer (or any receiving socket)
-            // must copy out page by page (`skb_copy_ubufs`: a page allocated per packet).
-            // tcp-veth (3 x 400 MiB, busy machine): veth_xmit 30% -> 12% of the sendto
-            // time, system CPU 2.0-2.6 -> 1.8-2.1 s, uplane 3.9-4.7 -> 4.7-4.9 Gbit/s.
-            h.copy_from_slice(&(packet.len().min(usize::from(u16::MAX)) as u16).to_ne_bytes());
-        }
-        body.copy_from_slice(packet);
-        self.word(f + PKT_NEXT).store(0, Ordering::Relaxed);
-        self.word(f + PKT_LEN).store(len as u32, Ordering::Relaxed);
-        self.word(f + PKT_STATUS)
-            .store(libc::TP_STATUS_SEND_REQUEST, Ordering::Release);
-        self.tx.cur = (self.tx.cur + 1) % self.tx.frame_count;
-        self.tx.pending += 1;
-        TxPush::Queued
+        Some(TxFrame {
+            sock: self,
+            frame: f,
+            vlen,
+        })
     }
 
     /// Asks the kernel to send every frame marked by [`Self::tx_push`]. `WouldBlock` and
     /// `ENOBUFS` are not errors (the frames stay queued and go with the next kick).
     pub fn tx_kick(&mut self) -> io::Result<()> {
-        if self.tx.pending == 0 {
-            return Ok(());
-        }
-        self.tx.pending = 0;
-        // SAFETY: `sendto` with no data and no address reads no memory of ours.
-        let r = crate::syscall!(sendto(
-            self.fd.as_raw_fd(),
-            std::ptr::null(),
-            0,
-            libc::MSG_DONTWAIT,
-            std::ptr::null(),
-            0
-        ));
-        match r {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.kind() == io::ErrorKind::WouldBlock
-                    || e.raw_os_error() == Some(libc::ENOBUFS) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        kick(self.fd.as_fd(), &self.tx.pending).map(|_| ())
+    }
+
+    /// A handle that kicks this socket's tx ring from another thread (a duplicate of the
+    /// descriptor and the shared "frames marked" flag). The kernel sends frames marked
+    /// while it runs too, so one thread can fill frames while another is in the kick.
+    pub fn tx_kicker(&self) -> io::Result<TxKicker> {
+        Ok(TxKicker {
+            fd: self.fd.try_clone()?,
+            pending: self.tx.pending.clone(),
+        })
     }
 
     /// Reads (and resets) the kernel's counters for this socket.
@@ -567,6 +556,106 @@ impl PacketSocket {
             drops: st.tp_drops,
             freezes: st.tp_freeze_q_cnt,
         })
+    }
+}
+
+/// `sendto` with no data if a frame was marked since the last kick; true if it asked.
+fn kick(fd: BorrowedFd<'_>, pending: &AtomicBool) -> io::Result<bool> {
+    // Acquire: the status stores of the frames marked before the flag are visible to the
+    // kernel's walk that this call starts.
+    if !pending.swap(false, Ordering::Acquire) {
+        return Ok(false);
+    }
+    // SAFETY: `sendto` with no data and no address reads no memory of ours.
+    let r = crate::syscall!(sendto(
+        fd.as_raw_fd(),
+        std::ptr::null(),
+        0,
+        libc::MSG_DONTWAIT,
+        std::ptr::null(),
+        0
+    ));
+    match r {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) =>
+        {
+            Ok(true)
+        }
+        Err(e) => {
+            // The frames stay marked: the next kick tries them again.
+            pending.store(true, Ordering::Relaxed);
+            Err(e)
+        }
+    }
+}
+
+/// A free tx frame of a [`PacketSocket`], borrowed until [`send`](Self::send) hands it to
+/// the kernel (dropped unsent, it stays free).
+#[derive(Debug)]
+pub struct TxFrame<'a> {
+    sock: &'a mut PacketSocket,
+    /// Byte offset of the frame in the mapping.
+    frame: usize,
+    /// Virtio-net header bytes before the packet.
+    vlen: usize,
+}
+
+impl TxFrame<'_> {
+    /// The room for the packet, from its Ethernet header on.
+    pub fn buf(&mut self) -> &mut [u8] {
+        let start = self.frame + V3_HDR_LEN + self.vlen;
+        let len = self.sock.tx.frame_size - V3_HDR_LEN - self.vlen;
+        // SAFETY: in bounds of the mapping (checked by `tx_frame`); the frame's status
+        // said the kernel is done with it (acquire load in `tx_frame`), and it stays ours
+        // until `send` stores `TP_STATUS_SEND_REQUEST`, which needs `self` by value, so
+        // this borrow ends first; `&mut self` makes it the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.sock.map.as_ptr().wrapping_add(start), len) }
+    }
+
+    /// Marks the first `len` bytes of [`buf`](Self::buf) for sending (at most the room).
+    pub fn send(self, len: usize) {
+        let room = self.sock.tx.frame_size - V3_HDR_LEN - self.vlen;
+        let len = len.min(room);
+        let start = self.frame + V3_HDR_LEN;
+        // SAFETY: as in `buf`: the frame's header bytes before the packet are ours.
+        let hdr = unsafe {
+            std::slice::from_raw_parts_mut(self.sock.map.as_ptr().wrapping_add(start), self.vlen)
+        };
+        hdr.fill(0);
+        if let Some(h) = hdr.get_mut(2..4) {
+            // `hdr_len`: the bytes the kernel copies into the skb's linear part (at least
+            // the link header). The whole packet: otherwise the rest is attached as
+            // references to the ring's pages, which a veth peer (or any receiving socket)
+            // must copy out page by page (`skb_copy_ubufs`: a page allocated per packet).
+            // tcp-veth (3 x 400 MiB, busy machine): veth_xmit 30% -> 12% of the sendto
+            // time, system CPU 2.0-2.6 -> 1.8-2.1 s, uplane 3.9-4.7 -> 4.7-4.9 Gbit/s.
+            h.copy_from_slice(&(len.min(usize::from(u16::MAX)) as u16).to_ne_bytes());
+        }
+        let f = self.frame;
+        let sock = self.sock;
+        sock.word(f + PKT_NEXT).store(0, Ordering::Relaxed);
+        sock.word(f + PKT_LEN)
+            .store((self.vlen + len) as u32, Ordering::Relaxed);
+        sock.word(f + PKT_STATUS)
+            .store(libc::TP_STATUS_SEND_REQUEST, Ordering::Release);
+        sock.tx.cur = (sock.tx.cur + 1) % sock.tx.frame_count;
+        sock.tx.pending.store(true, Ordering::Release);
+    }
+}
+
+/// Kicks a [`PacketSocket`]'s tx ring from any thread ([`PacketSocket::tx_kicker`]).
+#[derive(Debug)]
+pub struct TxKicker {
+    fd: OwnedFd,
+    pending: Arc<AtomicBool>,
+}
+
+impl TxKicker {
+    /// Asks the kernel to send the marked frames, if any were marked since the last kick
+    /// (by anyone); true if it asked. `WouldBlock` and `ENOBUFS` count as asked.
+    pub fn kick(&self) -> io::Result<bool> {
+        kick(self.fd.as_fd(), &self.pending)
     }
 }
 

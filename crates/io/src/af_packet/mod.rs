@@ -24,7 +24,8 @@
 //! On tx we send an all-zero virtio-net header: every packet is complete.
 
 use crate::device::{
-    Device, DeviceError, DeviceStats, HwInfo, KernelCounters, LinkState, QueueCounters,
+    Device, DeviceError, DeviceStats, HwInfo, KernelCounters, LinkState, QueueCounters, TxBuild,
+    TxKick,
 };
 use buf::{Buf, BufFlags, BufferCache, Frame, CHUNK_SIZE, HEADROOM};
 use std::io;
@@ -32,7 +33,7 @@ use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use sys::netdev::{self, IfName};
-use sys::packet::{PacketConfig, PacketSocket, TxPush, VnetHeader};
+use sys::packet::{PacketConfig, PacketSocket, TxKicker, TxPush, VnetHeader};
 
 /// The AF_PACKET input node's name.
 pub const AF_PACKET_INPUT: &str = "af-packet-input";
@@ -83,6 +84,18 @@ struct Queue {
     bursts: u32,
     /// The kernel's `PACKET_STATISTICS` added up (each read resets the kernel's copy).
     kernel: KernelTotals,
+    /// The tx kick was handed out ([`Device::take_tx_kick`]): `tx_burst` only fills.
+    kick_elsewhere: bool,
+}
+
+/// [`TxKick`] of an AF_PACKET queue: `sendto` on a duplicate of its descriptor.
+#[derive(Debug)]
+struct AfPacketKick(TxKicker);
+
+impl TxKick for AfPacketKick {
+    fn kick(&self) -> bool {
+        self.0.kick().unwrap_or(false)
+    }
 }
 
 /// `PACKET_STATISTICS` since the socket opened.
@@ -147,6 +160,7 @@ impl AfPacket {
                 sock,
                 bursts: 0,
                 kernel: KernelTotals::default(),
+                kick_elsewhere: false,
             });
         }
         let ctl = queues[0].sock.as_fd();
@@ -350,13 +364,50 @@ impl Device for AfPacket {
             }
             taken += 1;
         }
-        if q.sock.tx_kick().is_err() {
+        if !q.kick_elsewhere && q.sock.tx_kick().is_err() {
             // The frames stay marked and go with the next kick (e.g. once the link is up).
         }
         for b in frame.drain().take(taken) {
             cache.free(b);
         }
         taken
+    }
+
+    fn tx_build(
+        &mut self,
+        queue: usize,
+        build: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
+    ) -> TxBuild {
+        let (Some(q), Some(st)) = (self.queues.get_mut(queue), self.stats.tx.get(queue)) else {
+            return TxBuild::Unsupported;
+        };
+        let Some(mut f) = q.sock.tx_frame() else {
+            st.ring_full.add(1);
+            return TxBuild::RingFull;
+        };
+        let buf = f.buf();
+        let room = buf.len();
+        match build(buf) {
+            Some(n) if n <= room => {
+                f.send(n);
+                st.packets.add(1);
+                st.bytes.add(n as u64);
+                TxBuild::Sent(n)
+            }
+            Some(_) => {
+                st.drops.add(1);
+                st.oversize.add(1);
+                TxBuild::Nothing
+            }
+            None => TxBuild::Nothing,
+        }
+    }
+
+    fn take_tx_kick(&mut self, queue: usize) -> Option<Arc<dyn TxKick>> {
+        let q = self.queues.get_mut(queue)?;
+        let k = q.sock.tx_kicker().ok()?;
+        q.kick_elsewhere = true;
+        Some(Arc::new(AfPacketKick(k)))
     }
 
     fn link_state(&self) -> LinkState {

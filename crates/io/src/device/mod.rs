@@ -21,6 +21,11 @@
 //!   is left in `frame` could not be taken because the ring is full (`ring_full` counts each
 //!   burst that stopped early); the caller retries or drops it.
 //!
+//! * `tx_build(q, build)` (rings the caller may write into: AF_PACKET) has the caller build
+//!   one packet straight into the next free ring slot, instead of into a buffer that
+//!   `tx_burst` then copies; what it builds goes with the next `tx_burst` (an empty frame
+//!   will do) or the queue's kick handle ([`Device::take_tx_kick`]).
+//!
 //! Queue indices out of range take and give nothing.
 //!
 //! ## Sharing between the input and output node
@@ -267,6 +272,28 @@ impl fmt::Display for HwInfo {
     }
 }
 
+/// What [`Device::tx_build`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxBuild {
+    /// A packet of this many bytes was built and queued.
+    Sent(usize),
+    /// The builder had nothing to send; the slot stays free.
+    Nothing,
+    /// No free slot (the OS has not sent the older ones yet); the builder was not called.
+    RingFull,
+    /// The device has no ring to build in (or no such queue): use `tx_burst`.
+    Unsupported,
+}
+
+/// Hands what a transmit queue's ring holds to the OS, from any thread
+/// ([`Device::take_tx_kick`]).
+pub trait TxKick: Send + Sync + fmt::Debug {
+    /// Asks the OS to send what was queued since the last kick; true if there was some and
+    /// the OS took the request (false too when it refused, e.g. the link is down: the
+    /// packets stay queued for the next kick).
+    fn kick(&self) -> bool;
+}
+
 /// A packet device. See the module documentation for the burst contract.
 pub trait Device: Send + fmt::Debug {
     /// The static description for `show hardware-interfaces`.
@@ -318,6 +345,28 @@ pub trait Device: Send + fmt::Debug {
     /// it on shutdown; most drivers buffer nothing.
     fn flush(&mut self) -> Result<(), DeviceError> {
         Ok(())
+    }
+
+    /// Builds one packet in place in `queue`'s transmit ring: `build` gets the free slot's
+    /// room (from the Ethernet header on) and returns the packet's length, or `None` to
+    /// send nothing. Counted like `tx_burst`'s packets. See the module documentation.
+    fn tx_build(
+        &mut self,
+        queue: usize,
+        build: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
+    ) -> TxBuild {
+        let _ = (queue, build);
+        TxBuild::Unsupported
+    }
+
+    /// Moves the transmit kick of `queue` out of `tx_burst` into the returned handle: from
+    /// then on `tx_burst` and `tx_build` only fill the ring, and whoever holds the handle
+    /// makes the OS send, from any thread (so the OS's transmit work, on veth the peer's
+    /// whole receive path, runs outside the lock the filling thread holds). `None`: the
+    /// device sends in `tx_burst` itself.
+    fn take_tx_kick(&mut self, queue: usize) -> Option<Arc<dyn TxKick>> {
+        let _ = queue;
+        None
     }
 
     /// Gives back every buffer the device holds (zero-copy rings). Copying drivers hold

@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use buf::{BufferCache, BufferPool, Frame, PoolConfig};
-use io::device::Device;
-use stack::net::Phy;
+use io::device::{Device, TxBuild};
+use stack::net::{InPlace, Kicker, Phy};
 
-/// An `io` device driven burst by burst: received frames are copied out of pool buffers,
-/// sent frames into one.
+/// An `io` device driven burst by burst: received frames are copied out of pool buffers;
+/// sent frames are built in the device's ring when it has one (AF_PACKET:
+/// [`Device::tx_build`], kicked by [`Phy::kicker`]'s holder), else copied into a buffer.
 #[derive(Debug)]
 pub struct DevicePhy {
     dev: Box<dyn Device>,
@@ -19,6 +20,8 @@ pub struct DevicePhy {
     rx: Box<Frame>,
     next: usize,
     tx: Box<Frame>,
+    /// Frames were built in the ring since the last flush (sent by it, without a kicker).
+    built: bool,
 }
 
 impl DevicePhy {
@@ -32,6 +35,7 @@ impl DevicePhy {
             rx: Frame::boxed(),
             next: 0,
             tx: Frame::boxed(),
+            built: false,
         }
     }
 }
@@ -73,9 +77,47 @@ impl Phy for DevicePhy {
 
     /// One burst for everything queued; what the ring refused waits for the next.
     fn flush(&mut self) {
-        if !self.tx.is_empty() {
+        if !self.tx.is_empty() || self.built {
+            self.built = false;
             self.dev.tx_burst(0, &mut self.tx, &mut self.cache);
         }
+    }
+
+    /// Builds in the device's ring, after what `send` queued (which goes first).
+    fn send_in_place(
+        &mut self,
+        min_room: usize,
+        build: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
+    ) -> InPlace {
+        if !self.tx.is_empty() {
+            self.flush();
+            if !self.tx.is_empty() {
+                return InPlace::Full;
+            }
+        }
+        let mut small = false;
+        let r = self.dev.tx_build(0, &mut |b| {
+            if b.len() < min_room {
+                small = true;
+                return None;
+            }
+            build(b)
+        });
+        match r {
+            TxBuild::Sent(_) => {
+                self.built = true;
+                InPlace::Sent
+            }
+            TxBuild::Nothing if small => InPlace::Unsupported,
+            TxBuild::Nothing => InPlace::Nothing,
+            TxBuild::RingFull => InPlace::Full,
+            TxBuild::Unsupported => InPlace::Unsupported,
+        }
+    }
+
+    fn kicker(&mut self) -> Option<Kicker> {
+        let k = self.dev.take_tx_kick(0)?;
+        Some(Box::new(move || k.kick()))
     }
 }
 

@@ -11,6 +11,15 @@
 //! The driver polls the link: while frames arrive it loops without sleeping; when the link
 //! is idle it sleeps until the next timer or [`NetConfig::idle_sleep`], whichever comes
 //! first.
+//!
+//! A link with a transmit ring ([`Phy::send_in_place`], [`Phy::kicker`]: AF_PACKET) has
+//! frames built straight into its ring slots under the lock, and the system call that makes
+//! the kernel send them is made by the driver thread alone, outside the lock: a socket call
+//! fills the ring and wakes the driver, which kicks while the caller goes on filling (on
+//! veth that kick runs the peer's whole receive path, most of the sender's time).
+//! tcp-veth, same binary, both ways alternating (load ~3.6): uplane 4.88-5.02 -> 5.16-5.35
+//! Gbit/s; with the machine busier (load ~5.5) user CPU for 3 x 400 MiB 0.50-0.64 ->
+//! 0.30-0.42 s (two copies per frame fewer: no staging buffer, no pool buffer).
 
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -20,9 +29,10 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::OnceLock;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
 use crate::socket::{Interest, SocketError, SocketEvent, SocketHandle, Stack, Token};
@@ -38,6 +48,44 @@ pub trait Phy: Send + 'static {
     /// Hands the frames `send` queued to the link: called after each round of output, so
     /// a driver can send a round's frames with one system call. Nothing by default.
     fn flush(&mut self) {}
+    /// Builds one frame in place in the link's transmit ring: `build` gets the free slot
+    /// (at least `min_room` bytes; otherwise the link answers `Unsupported`) and returns
+    /// the frame's length, or `None` when there is nothing to send. Frames built this way
+    /// go out like those of `send` (with [`flush`](Self::flush) or the [`kicker`](Self::kicker)).
+    /// By default `Unsupported`: the caller builds into a buffer of its own and calls `send`.
+    fn send_in_place(
+        &mut self,
+        min_room: usize,
+        build: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
+    ) -> InPlace {
+        let _ = (min_room, build);
+        InPlace::Unsupported
+    }
+    /// Takes the link's transmit kick out of [`flush`](Self::flush): from then on `flush`
+    /// and `send_in_place` only queue, and the returned function (called from any thread,
+    /// without this `Phy`) hands what is queued to the link, returning true if there was
+    /// something. [`Net`] calls it once, and its driver thread then kicks outside the
+    /// stack's lock. `None` (default): `flush` sends.
+    fn kicker(&mut self) -> Option<Kicker> {
+        None
+    }
+}
+
+/// Hands a [`Phy`]'s queued frames to the link from any thread ([`Phy::kicker`]); true if
+/// there were some.
+pub type Kicker = Box<dyn Fn() -> bool + Send + Sync>;
+
+/// What [`Phy::send_in_place`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InPlace {
+    /// A frame was built and queued.
+    Sent,
+    /// The builder had nothing to send.
+    Nothing,
+    /// No free slot until the link sends what it holds; the builder was not called.
+    Full,
+    /// No ring to build in (or too small a slot): build elsewhere and `send`.
+    Unsupported,
 }
 
 /// Settings of the driver thread.
@@ -62,6 +110,8 @@ pub(crate) struct Inner {
     pub(crate) stack: Stack,
     phy: Box<dyn Phy>,
     tx: Vec<u8>,
+    /// The link refused to build in place once: `tx` and `send` from then on.
+    no_in_place: bool,
     events: Vec<SocketEvent>,
     /// Per socket index: (read waker, write waker) of a tokio task.
     pub(crate) wakers: HashMap<usize, (Option<Waker>, Option<Waker>)>,
@@ -74,8 +124,31 @@ impl std::fmt::Debug for Inner {
 }
 
 impl Inner {
-    /// Sends everything the stack has to send.
+    /// Sends everything the stack has to send (with a kicker: queues it, up to the ring's
+    /// room, for the driver's kick).
     pub(crate) fn flush(&mut self, now: Instant) {
+        let mut full = false;
+        while !self.no_in_place {
+            let (stack, min_room) = (&mut self.stack, self.tx.len());
+            match self
+                .phy
+                .send_in_place(min_room, &mut |b| stack.poll_transmit(now, b))
+            {
+                InPlace::Sent => full = false,
+                InPlace::Nothing => break,
+                // A link that kicks in `flush` may make room; one with a kicker waits.
+                InPlace::Full if !full => {
+                    full = true;
+                    self.phy.flush();
+                }
+                InPlace::Full => return,
+                InPlace::Unsupported => self.no_in_place = true,
+            }
+        }
+        if !self.no_in_place {
+            self.phy.flush();
+            return;
+        }
         while let Some(n) = self.stack.poll_transmit(now, &mut self.tx) {
             self.phy.send(&self.tx[..n]);
         }
@@ -104,15 +177,37 @@ impl Inner {
     }
 }
 
-#[derive(Debug)]
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
     cond: Condvar,
     stop: AtomicBool,
     epoch: std::time::Instant,
+    /// The link's kick, made by the driver thread outside the lock ([`Phy::kicker`]).
+    kicker: Option<Kicker>,
+    /// The driver thread, woken when a socket call queued frames for its kick.
+    driver: OnceLock<Thread>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("inner", &self.inner)
+            .field("kicker", &self.kicker.is_some())
+            .finish()
+    }
 }
 
 impl Shared {
+    /// After a socket call's flush: wakes the driver to kick what it queued (if the driver
+    /// is the one that kicks; a wake of a running driver costs one atomic swap).
+    pub(crate) fn wake_driver(&self) {
+        if self.kicker.is_some() {
+            if let Some(t) = self.driver.get() {
+                t.unpark();
+            }
+        }
+    }
+
     pub(crate) fn now(&self) -> Instant {
         self.epoch.elapsed().as_nanos() as Instant
     }
@@ -137,8 +232,12 @@ impl Shared {
             let r = op(&mut g.stack, now);
             g.flush(now);
             match r {
-                Err(SocketError::WouldBlock) => {}
-                r => return r.map_err(io::Error::from),
+                Err(SocketError::WouldBlock) => self.wake_driver(),
+                r => {
+                    drop(g);
+                    self.wake_driver();
+                    return r.map_err(io::Error::from);
+                }
             }
             let mut wait = Duration::from_millis(20);
             if let Some(t) = timeout {
@@ -167,25 +266,32 @@ pub struct Net {
 
 impl Net {
     /// Starts the driver thread for `stack` on `phy`.
-    pub fn spawn(stack: Stack, phy: impl Phy, config: NetConfig) -> Net {
+    pub fn spawn(stack: Stack, mut phy: impl Phy, config: NetConfig) -> Net {
         let tx = vec![0u8; stack.iface().max_frame_len()];
+        let kicker = phy.kicker();
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 stack,
                 phy: Box::new(phy),
                 tx,
+                no_in_place: false,
                 events: Vec::new(),
                 wakers: HashMap::new(),
             }),
             cond: Condvar::new(),
             stop: AtomicBool::new(false),
             epoch: std::time::Instant::now(),
+            kicker,
+            driver: OnceLock::new(),
         });
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("uplane-net".into())
             .spawn(move || drive(&s, config))
             .ok();
+        if let Some(t) = &thread {
+            let _ = shared.driver.set(t.thread().clone());
+        }
         Net { shared, thread }
     }
 
@@ -195,6 +301,8 @@ impl Net {
         let r = f(&mut g.stack);
         let now = self.shared.now();
         g.flush(now);
+        drop(g);
+        self.shared.wake_driver();
         r
     }
 }
@@ -203,6 +311,7 @@ impl Drop for Net {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }
@@ -210,7 +319,10 @@ impl Drop for Net {
 
 fn drive(shared: &Shared, config: NetConfig) {
     let mut rx = vec![0u8; 65536];
+    let kick = || shared.kicker.as_ref().is_some_and(|k| k());
     while !shared.stop.load(Ordering::Relaxed) {
+        // What socket calls queued since the last round goes first, before the lock.
+        let mut kicked = kick();
         let mut g = shared.lock();
         let now = shared.now();
         let mut got = 0;
@@ -231,16 +343,21 @@ fn drive(shared: &Shared, config: NetConfig) {
         if woke || got > 0 {
             shared.cond.notify_all();
         }
-        if got == 0 {
+        // This round's output; a kick that sent something freed ring room the stack may
+        // be waiting for, so the next round comes at once.
+        kicked |= kick();
+        if got == 0 && !kicked {
             let until_timer = next.map_or(config.idle_sleep, |t| {
                 Duration::from_nanos(t.saturating_sub(shared.now()))
             });
             let d = until_timer.min(config.idle_sleep);
             if !d.is_zero() {
-                std::thread::sleep(d);
+                // Socket calls that queue frames unpark us.
+                std::thread::park_timeout(d);
             }
         }
     }
+    kick();
 }
 
 /// Registers a new socket for both readinesses under its own index (so the driver can
@@ -291,6 +408,8 @@ impl Drop for TcpListener {
         let mut g = self.shared.lock();
         let _ = g.stack.close(now, self.handle);
         g.flush(now);
+        drop(g);
+        self.shared.wake_driver();
     }
 }
 
@@ -327,6 +446,7 @@ impl TcpStream {
             g.flush(now);
             h
         };
+        shared.wake_driver();
         shared.blocking(None, |s, _| match s.tcp_is_connected(handle)? {
             true => Ok(()),
             false => Err(SocketError::WouldBlock),
@@ -362,6 +482,8 @@ impl TcpStream {
             let mut g = self.shared.lock();
             g.stack.tcp_shutdown_write(now, self.handle)?;
             g.flush(now);
+            drop(g);
+            self.shared.wake_driver();
         }
         Ok(())
     }
@@ -415,6 +537,8 @@ impl Drop for TcpStream {
         g.wakers.remove(&self.handle.index());
         let _ = g.stack.close(now, self.handle);
         g.flush(now);
+        drop(g);
+        self.shared.wake_driver();
     }
 }
 
