@@ -436,6 +436,10 @@ proptest! {
         };
         let mut buf = vec![0u8; r.buffer_len() + usize::from(payload_len)];
         r.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+        // The checksum emit computes from the values equals the one over the bytes.
+        let mut again = buf.clone();
+        Ipv4Packet::new_unchecked(&mut again[..]).fill_checksum();
+        prop_assert_eq!(&again, &buf);
         let p = Ipv4Packet::new_checked(&buf[..]).unwrap();
         prop_assert!(p.verify_checksum());
         prop_assert_eq!(p.payload().len(), usize::from(payload_len));

@@ -171,28 +171,33 @@ impl Connection {
     }
 
     /// In SACK recovery: the next segment if `cwnd − pipe ≥ SMSS` (RFC 6675 §5 step C).
-    pub(super) fn sack_transmit(&mut self, now: Instant) -> Option<TcpRepr> {
+    pub(super) fn sack_transmit(&mut self, now: Instant, out: &mut TcpRepr) -> bool {
         let mss = usize::from(self.snd_mss);
         if (self.cc.cwnd as usize) < self.pipe() + mss {
-            return None;
+            return false;
         }
-        match self.next_seg()? {
-            Next::Retransmit(seq, len) => {
-                let r = self.segment_at(now, seq, len)?;
-                let fin = usize::from(r.flags.contains(wire::tcp::TcpFlags::FIN));
-                self.high_rxt = seq + (r.payload_len + fin);
-                Some(r)
+        match self.next_seg() {
+            None => false,
+            Some(Next::Retransmit(seq, len)) => {
+                if !self.segment_at(now, seq, len, out) {
+                    return false;
+                }
+                let fin = usize::from(out.flags.contains(wire::tcp::TcpFlags::FIN));
+                self.high_rxt = seq + (out.payload_len + fin);
+                true
             }
-            Next::New => {
+            Some(Next::New) => {
                 let room = (self.snd_wnd as usize)
                     .saturating_sub((self.snd_nxt - self.snd_una).max(0) as usize);
-                self.send_at_nxt(now, room)
+                self.send_at_nxt(now, room, out)
             }
-            Next::Rescue(seq, len) => {
-                let r = self.segment_at(now, seq, len)?;
+            Some(Next::Rescue(seq, len)) => {
+                if !self.segment_at(now, seq, len, out) {
+                    return false;
+                }
                 self.rescue_rxt = self.recovery;
                 self.stats.rescue_retransmits += 1;
-                Some(r)
+                true
             }
         }
     }
