@@ -460,6 +460,22 @@ impl Endpoint {
         r
     }
 
+    /// [`Connection::recv_with`] on `h`: received bytes consumed in place.
+    pub fn recv_with(
+        &mut self,
+        h: ConnectionHandle,
+        f: impl FnOnce(&[u8]) -> usize,
+    ) -> Result<Option<usize>, RecvError> {
+        let r = match self.conn_mut(h) {
+            Some(c) => c.recv_with(f),
+            None => return Err(RecvError::ConnectionLost(crate::CloseReason::Closed)),
+        };
+        if let Ok(Some(_)) = r {
+            self.after(h.index);
+        }
+        r
+    }
+
     /// [`Connection::close`] on `h`.
     pub fn close(&mut self, now: Instant, h: ConnectionHandle) -> Result<(), CloseError> {
         let r = match self.conn_mut(h) {

@@ -656,6 +656,30 @@ impl Stack {
         }
     }
 
+    /// [`tcp_recv`](Self::tcp_recv) in place, without a copy (like smoltcp's
+    /// `recv`/`recv_with`): `f` is shown the first contiguous run of received bytes, in
+    /// the socket's receive buffer, and returns how many it consumed; the result is that
+    /// count. `f` is called only when bytes wait: `Ok(0)` without a call is end of stream.
+    /// The rest (and whatever follows the buffer's wrap) waits for the next call.
+    pub fn tcp_recv_with(
+        &mut self,
+        h: SocketHandle,
+        f: impl FnOnce(&[u8]) -> usize,
+    ) -> Result<usize, SocketError> {
+        let (conn, ended) = self.stream(h)?;
+        match self.iface.endpoint_mut().recv_with(conn, f) {
+            Ok(Some(n)) => Ok(n),
+            Ok(None) => Ok(0),
+            Err(RecvError::WouldBlock) => Err(SocketError::WouldBlock),
+            Err(RecvError::ConnectionLost(r)) => match ended.unwrap_or(r) {
+                CloseReason::Closed => Ok(0),
+                r => Err(from_close(r)),
+            },
+            #[allow(unreachable_patterns)]
+            Err(_) => Err(SocketError::ConnectionReset),
+        }
+    }
+
     /// Closes the write side (FIN after the queued bytes); reading goes on.
     pub fn tcp_shutdown_write(&mut self, now: Instant, h: SocketHandle) -> Result<(), SocketError> {
         let (conn, _) = self.stream(h)?;

@@ -526,16 +526,48 @@ impl Connection {
     /// means the peer closed and everything was read (end of stream).
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, RecvError> {
         if self.recv.len() == 0 {
-            if self.fin_received {
-                return Ok(None);
-            }
-            return match self.close_reason {
-                Some(CloseReason::Closed) => Ok(None),
-                Some(r) => Err(RecvError::ConnectionLost(r)),
-                None => Err(RecvError::WouldBlock),
-            };
+            return self.recv_nothing();
         }
         let n = self.recv.read(buf);
+        self.after_read();
+        Ok(Some(n))
+    }
+
+    /// [`recv`](Self::recv) in place, without a copy: `f` is shown the first contiguous
+    /// run of received bytes (in the receive buffer itself) and returns how many it
+    /// consumed (more than it was shown counts as all). `Ok(Some(n))` is what `f`
+    /// consumed; `f` is called only when there are bytes, so `Ok(None)` (end of stream)
+    /// and errors are as for `recv`. What is left, and what comes after the buffer's wrap,
+    /// is there for the next call.
+    pub fn recv_with(
+        &mut self,
+        f: impl FnOnce(&[u8]) -> usize,
+    ) -> Result<Option<usize>, RecvError> {
+        if self.recv.len() == 0 {
+            return self.recv_nothing();
+        }
+        let front = self.recv.front();
+        let n = f(front).min(front.len());
+        self.recv.consume(n);
+        self.after_read();
+        Ok(Some(n))
+    }
+
+    /// What a read finds when no byte waits: end of stream, the reason the connection
+    /// ended, or "would block".
+    fn recv_nothing(&self) -> Result<Option<usize>, RecvError> {
+        if self.fin_received {
+            return Ok(None);
+        }
+        match self.close_reason {
+            Some(CloseReason::Closed) => Ok(None),
+            Some(r) => Err(RecvError::ConnectionLost(r)),
+            None => Err(RecvError::WouldBlock),
+        }
+    }
+
+    /// After the application took bytes.
+    fn after_read(&mut self) {
         // Window update (RFC 9293 §3.8.6.2.2, receiver-side SWS avoidance): tell the peer
         // once the window can grow by min(buffer/2, MSS).
         let edge = self.rcv_nxt + self.free_window() as usize;
@@ -544,7 +576,6 @@ impl Connection {
         if self.state.is_synchronized() && grow >= threshold {
             self.ack_now = true;
         }
-        Ok(Some(n))
     }
 
     /// Closes the write side: FIN goes after the queued data. Reading may continue until

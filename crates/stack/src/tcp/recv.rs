@@ -51,12 +51,25 @@ impl RecvBuffer {
         let na = n.min(a.len());
         out[..na].copy_from_slice(&a[..na]);
         out[na..n].copy_from_slice(&b[..n - na]);
+        self.consume(n);
+        n
+    }
+
+    /// The first contiguous run of bytes waiting to be read (the storage is a ring: the
+    /// rest, if any, comes after [`consume`](Self::consume)). Empty only when nothing is.
+    pub(crate) fn front(&self) -> &[u8] {
+        self.data.as_slices().0
+    }
+
+    /// Drops the first `n` bytes waiting to be read (at most all of them); frees the
+    /// storage once empty.
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.data.len());
         if n == self.data.len() {
             super::send::release(&mut self.data);
         } else {
             self.data.drain(..n);
         }
-        n
     }
 
     /// Takes the part of `payload` (starting at `seq`) that lies in `[*rcv_nxt, wnd_end)`;
