@@ -839,10 +839,10 @@ impl Interface {
                 if d.is_broadcast() {
                     return Some([0xff; 6]);
                 }
-                match self.config.ipv4 {
-                    Some((a, p)) if same_subnet4(a, d, p) => IpAddr::V4(d),
+                let hop = match self.config.ipv4 {
+                    Some((a, p)) if same_subnet4(a, d, p) => d,
                     Some(_) => match self.config.gateway4 {
-                        Some(g) => IpAddr::V4(g),
+                        Some(g) => g,
                         None => {
                             self.drop(DropReason::NoRoute);
                             return None;
@@ -852,7 +852,11 @@ impl Interface {
                         self.drop(DropReason::NoRoute);
                         return None;
                     }
+                };
+                if let Some(mac) = self.neighbors.last_v4(hop) {
+                    return Some(mac);
                 }
+                IpAddr::V4(hop)
             }
             IpAddr::V6(d) => {
                 if d.is_multicast() {
