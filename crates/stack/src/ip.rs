@@ -352,6 +352,12 @@ impl IpHost {
         let Some(ph) = pseudo(src, dst) else {
             return self.drop(DropReason::BadIpHeader);
         };
+        // The checksum is verified in a pass of its own, then the payload is copied.
+        // Verifying while copying it into the receive buffer (the send side's fusion,
+        // undone for a bad segment) was measured and not kept: a VecDeque lends no
+        // uninitialised room, so the staged copy needed a zero fill first, and
+        // tcp-bulk-memory went 32.3 -> 28.3 Gbit/s (uplane only, CPU time, 11 alternating
+        // runs each).
         let parsed = TcpPacket::new_checked(l4)
             .and_then(|p| TcpRepr::parse(&p, Some(&ph)).map(|r| (r, p.payload())));
         let Ok((seg, data)) = parsed else {

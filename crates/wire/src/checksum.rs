@@ -84,7 +84,9 @@ pub fn data(data: &[u8]) -> u16 {
 /// Used where a segment's payload moves into a frame (the send side), so its checksum
 /// comes with the copy. Same lanes and tail as [`data`]; the result is identical.
 /// `checksum-copy` bench, 1460 bytes into a frame in L1: 30.0 GB/s against 24.1 for
-/// `copy_from_slice` then [`data`] (the sum, not the copy, is what costs).
+/// `copy_from_slice` then [`data`] (the sum, not the copy, is what costs). In
+/// tcp-bulk-memory's send path (source in L2): 32.4 against 30.8 Gbit/s for glibc's
+/// memcpy then `data` over the frame (uplane only, CPU time, 11 alternating runs).
 ///
 /// # Panics
 /// If `dst` and `src` differ in length.
