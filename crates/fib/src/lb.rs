@@ -57,12 +57,14 @@ impl LoadBalances {
             return Err(ConfigError::Capacity(capacity));
         }
         let n = capacity as usize;
+        let memory = ConfigError::Memory {
+            bytes: n * (MAX_BUCKETS + 1) * 4,
+        };
+        let counts = Pool::new(n, 0).ok_or(memory)?;
+        let buckets = Pool::new(n * MAX_BUCKETS, INVALID_NEXT_HOP).ok_or(memory)?;
         Ok(LoadBalances {
             table: LbTable {
-                t: Arc::new(LbTables {
-                    counts: Pool::new(n, 0),
-                    buckets: Pool::new(n * MAX_BUCKETS, INVALID_NEXT_HOP),
-                }),
+                t: Arc::new(LbTables { counts, buckets }),
             },
             live: Vec::new(),
             free: Vec::new(),

@@ -5,8 +5,9 @@
 //!
 //! Memory: the root is 64 MiB of `AtomicU32` (in a mapping advised for transparent huge
 //! pages: random lookups are TLB-bound on 4 KiB pages) plus 16 MiB of writer-only depth
-//! bytes; each group is 1 KiB (+256 B of depths), allocated in huge-page-advised chunks of
-//! 2048 groups (2 MiB) as needed, up to `max_groups`. The rules themselves (for deletes and listing) cost about 33 B each.
+//! bytes; each group is 1 KiB (+256 B of depths), in one huge-page-advised mapping reserved
+//! for `max_groups` and backed as groups are first used. The rules themselves (for
+//! deletes and listing) cost about 33 B each.
 
 use crate::error::{ConfigError, RouteError};
 use crate::qsbr::Qsbr;

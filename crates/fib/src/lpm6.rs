@@ -8,9 +8,9 @@
 //! group of 256 entries is 1 KiB (+256 B of depths). A prefix of length L needs the groups
 //! on its path below /24 (ceil((L-24)/8)); siblings share them: the RIR-clustered mix of
 //! the `lpm6-bulk` benchmark needs one group per ~4 routes (1,000,000 routes: 240,030
-//! groups, 300 MiB of tables, built in ~2 s). Groups are allocated in chunks of 2048
-//! (2 MiB) as needed, up to `max_groups`; the root and the chunks are advised for
-//! transparent huge pages.
+//! groups, 300 MiB of tables, built in ~2 s). The groups live in one mapping reserved for
+//! `max_groups` and backed as they are first used; the root and the groups are advised
+//! for transparent huge pages.
 //!
 //! Bulk lookups ([`Lpm6Table::lookup_bulk`]) answer clustered keys from the slot of the
 //! previous answer and walk scattered keys side by side, prefetching each key's next entry.

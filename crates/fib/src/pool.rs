@@ -1,115 +1,116 @@
 //! A growable array of `AtomicU32` that readers index without locks.
 //!
-//! Entries live in fixed chunks of [`CHUNK`] atomics (2 MiB, one transparent huge page),
-//! each mapped on first use (a huge-page-advised [`HugeSlice`]) and never moved or freed
-//! while the pool lives, so a reader's index stays valid while the writer grows the pool.
-//! Reaching a chunk costs one extra load from a small, hot pointer array (a `OnceLock` read
-//! is an Acquire load of its state word). A pool smaller than a chunk maps only its size.
+//! The whole capacity is one huge-page-advised mapping ([`HugeSlice`]), reserved but not
+//! backed: the kernel faults pages in as the writer first touches them, so an unused
+//! capacity costs address space, not memory. Entries never move, so a reader's index stays
+//! valid while the writer grows the pool, and reaching entry `i` is one bounds check and
+//! one load from a fixed base: no chunk table between a lookup and its entry, so a group's
+//! address is known as soon as its index is (a prefetch needs no load first).
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use sys::mmap::HugeSlice;
-
-/// log2 of the entries per chunk.
-const CHUNK_LOG: usize = 19;
-/// Entries per chunk.
-pub(crate) const CHUNK: usize = 1 << CHUNK_LOG;
-
-type Chunk = HugeSlice<AtomicU32>;
 
 /// The pool. Readers call [`Pool::load`]; the single writer calls the rest.
 #[derive(Debug)]
 pub(crate) struct Pool {
-    chunks: Box<[OnceLock<Chunk>]>,
-    max_entries: usize,
+    entries: HugeSlice<AtomicU32>,
+    /// Entries filled so far (`..ready` hold `fill` or what the writer stored since).
+    /// Written only by the single writer; readers never need it.
+    ready: AtomicUsize,
     fill: u32,
 }
 
 impl Pool {
-    /// A pool able to hold `max_entries` (the last chunk is cut to fit); maps nothing yet.
-    pub(crate) fn new(max_entries: usize, fill: u32) -> Pool {
-        let n = max_entries.div_ceil(CHUNK);
-        Pool {
-            chunks: (0..n).map(|_| OnceLock::new()).collect(),
-            max_entries,
+    /// A pool able to hold `max_entries`, each `fill` once made addressable; touches no
+    /// memory yet. `None` when the kernel refuses the address space.
+    pub(crate) fn new(max_entries: usize, fill: u32) -> Option<Pool> {
+        Some(Pool {
+            entries: HugeSlice::zeroed(max_entries.max(1)).ok()?,
+            ready: AtomicUsize::new(0),
             fill,
-        }
+        })
     }
 
-    /// Reads entry `i`; `missing` when its chunk does not exist (never for an index the
-    /// writer published).
+    /// Reads entry `i`; `missing` past the capacity (never for an index the writer
+    /// published).
     #[inline(always)]
     pub(crate) fn load(&self, i: usize, missing: u32) -> u32 {
-        match self
-            .chunks
-            .get(i >> CHUNK_LOG)
-            .and_then(OnceLock::get)
-            .and_then(|c| c.get(i & (CHUNK - 1)))
-        {
+        match self.entries.get(i) {
             Some(e) => e.load(Ordering::Acquire),
             None => missing,
         }
     }
 
-    /// Entry `i`, if its chunk exists (for a prefetch: [`Pool::load`] reads it).
+    /// Entry `i`, if within the capacity (for a prefetch: [`Pool::load`] reads it).
     #[inline(always)]
     pub(crate) fn entry(&self, i: usize) -> Option<&AtomicU32> {
-        self.chunks
-            .get(i >> CHUNK_LOG)
-            .and_then(OnceLock::get)
-            .and_then(|c| c.get(i & (CHUNK - 1)))
+        self.entries.get(i)
     }
 
-    /// Makes entries `..end` addressable. False when `end` is past the capacity or the
-    /// kernel refuses the memory.
+    /// Makes entries `..end` addressable, filled. False when `end` is past the capacity.
     pub(crate) fn ensure(&self, end: usize) -> bool {
-        let need = end.div_ceil(CHUNK);
-        if need > self.chunks.len() || end > self.max_entries {
+        if end > self.entries.len() {
             return false;
         }
-        for (n, c) in self.chunks[..need].iter().enumerate() {
-            if c.get().is_some() {
-                continue;
-            }
-            let len = CHUNK.min(self.max_entries - n * CHUNK);
-            let Ok(chunk) = HugeSlice::<AtomicU32>::zeroed(len) else {
-                return false;
-            };
-            // Not yet published: filled before the `OnceLock` makes it visible (a fresh
-            // mapping is already zero, so a zero fill leaves its pages untouched).
+        let ready = self.ready.load(Ordering::Relaxed);
+        if end > ready {
+            // Not yet published: filled before the writer stores an index that reaches
+            // them (with Release). A fresh mapping is already zero, so a zero fill leaves
+            // its pages untouched.
             if self.fill != 0 {
-                for e in chunk.iter() {
+                for e in &self.entries[ready..end] {
                     e.store(self.fill, Ordering::Relaxed);
                 }
             }
-            // Only the single writer initialises chunks, so this always stores `chunk`.
-            let _ = c.set(chunk);
+            self.ready.store(end, Ordering::Relaxed);
         }
         true
     }
 
     /// Writes entry `i` (Release: whatever the writer stored before is visible to a reader
-    /// that sees this value). Ignored past the allocated chunks (never for ensured indices).
+    /// that sees this value). Ignored past the capacity (never for ensured indices).
     #[inline]
     pub(crate) fn store(&self, i: usize, v: u32) {
-        if let Some(e) = self
-            .chunks
-            .get(i >> CHUNK_LOG)
-            .and_then(OnceLock::get)
-            .and_then(|c| c.get(i & (CHUNK - 1)))
-        {
+        if let Some(e) = self.entries.get(i) {
             e.store(v, Ordering::Release);
         }
     }
 
-    /// Bytes allocated.
+    /// Bytes in use: the entries made addressable so far, in whole pages.
     pub(crate) fn bytes(&self) -> usize {
-        let live: usize = self
-            .chunks
-            .iter()
-            .filter_map(OnceLock::get)
-            .map(|c| c.len() * 4)
-            .sum();
-        live + self.chunks.len() * std::mem::size_of::<OnceLock<Chunk>>()
+        (self.ready.load(Ordering::Relaxed) * 4).next_multiple_of(sys::mmap::page_size())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_filled_and_bounded() {
+        let p = Pool::new(1000, 7).expect("pool");
+        assert_eq!(p.bytes(), 0);
+        assert!(p.ensure(10));
+        assert_eq!(p.load(9, 0), 7);
+        p.store(3, 42);
+        assert_eq!(p.load(3, 0), 42);
+        // Growing again keeps what was stored and fills only the new entries.
+        assert!(p.ensure(500));
+        assert_eq!((p.load(3, 0), p.load(499, 0)), (42, 7));
+        assert!(p.ensure(1000));
+        assert!(!p.ensure(1001));
+        assert_eq!(p.load(1000, 99), 99);
+        assert!(p.entry(1000).is_none());
+        assert!(p.bytes() >= 4000);
+    }
+
+    #[test]
+    fn a_large_capacity_costs_no_memory_until_used() {
+        // 4 GiB of address space (an IPv6 FIB's default groups): only what is ensured is
+        // ever touched.
+        let p = Pool::new(1 << 30, u32::MAX).expect("pool");
+        assert!(p.ensure(256));
+        assert_eq!(p.load(255, 0), u32::MAX);
+        assert_eq!(p.bytes(), sys::mmap::page_size());
     }
 }

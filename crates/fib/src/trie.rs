@@ -56,7 +56,11 @@ impl Tables {
         }
         Ok(Tables {
             root,
-            groups: Pool::new(max_groups as usize * GROUP, NO_ROUTE),
+            groups: Pool::new(max_groups as usize * GROUP, NO_ROUTE).ok_or(
+                ConfigError::Memory {
+                    bytes: max_groups as usize * GROUP * 4,
+                },
+            )?,
         })
     }
 
@@ -489,7 +493,7 @@ pub struct GroupStats {
 /// Memory an LPM holds, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryUsage {
-    /// What lookups read: the root and the allocated group chunks.
+    /// What lookups read: the root and the groups allocated so far.
     pub tables: usize,
     /// What only the writer reads: depths, free lists, the rule maps (estimated from their
     /// capacity).

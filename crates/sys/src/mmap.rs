@@ -161,8 +161,9 @@ zeroable!(
 /// when THP is in `madvise` mode. Mappings of at least [`HUGE_PAGE`] bytes start on a 2 MiB
 /// boundary so that every part of them can be a huge page. Where THP is off (or the advice
 /// is refused) the memory is ordinary 4 KiB pages, silently: [`HugeSlice::advised`] says
-/// which. Pages are faulted in on first touch (nothing is reserved up front) and unmapped
-/// when the value drops.
+/// which. Pages are faulted in on first touch and unmapped when the value drops; nothing is
+/// reserved up front (`MAP_NORESERVE`), so a large capacity that may never be used costs
+/// address space only.
 pub struct HugeSlice<T: Zeroable> {
     ptr: NonNull<T>,
     len: usize,
@@ -197,7 +198,7 @@ impl<T: Zeroable> HugeSlice<T> {
                 std::ptr::null_mut(),
                 over,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
             )
