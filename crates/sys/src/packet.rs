@@ -183,6 +183,10 @@ struct TxState {
     base: usize,
     frame_size: usize,
     frame_count: usize,
+    /// Bytes per tx block and frames per block: a frame never crosses a block, so when
+    /// the frame size does not divide the block the rest of each block is unused.
+    block_size: usize,
+    per_block: usize,
     cur: usize,
     /// Frames marked since the last kick (shared with the [`TxKicker`]s).
     pending: Arc<AtomicBool>,
@@ -359,6 +363,8 @@ impl PacketSocket {
                 base: rx_len,
                 frame_size: fs,
                 frame_count: tx_blocks * per_block,
+                block_size: tx_block,
+                per_block,
                 cur: 0,
                 pending: Arc::new(AtomicBool::new(false)),
             },
@@ -503,7 +509,11 @@ impl PacketSocket {
     /// The next free tx frame, to build a packet in ([`TxFrame::buf`], then
     /// [`TxFrame::send`]); `None` while the kernel has not sent it yet (ring full).
     pub fn tx_frame(&mut self) -> Option<TxFrame<'_>> {
-        let f = self.tx.base + self.tx.cur * self.tx.frame_size;
+        let (block, slot) = (
+            self.tx.cur / self.tx.per_block,
+            self.tx.cur % self.tx.per_block,
+        );
+        let f = self.tx.base + block * self.tx.block_size + slot * self.tx.frame_size;
         let status = self.word(f + PKT_STATUS).load(Ordering::Acquire);
         if status != libc::TP_STATUS_AVAILABLE && status & libc::TP_STATUS_WRONG_FORMAT == 0 {
             return None;
