@@ -187,3 +187,52 @@ fn iter_lists_every_rule_and_memory_is_reported() {
     assert!(m.tables >= 64 << 20, "{m:?}");
     assert!(m.total() > m.tables);
 }
+
+/// The bulk form against one lookup at a time, for every batch shape: lengths across the
+/// 64-address words and 256-address batches it works in, group entries at every position
+/// of a word (first, last, all, none), and `out` shorter or longer than `addrs`.
+#[test]
+fn bulk_lookups_agree_with_single_lookups_at_every_batch_shape() {
+    let mut t = lpm(64);
+    // 10.0.k.0/24 → k; 10.0.k.16/28 → 1000 + k for every third k (a group each).
+    for k in 0..64u32 {
+        t.insert(Ipv4Addr::from(0x0a00_0000 | k << 8), 24, k)
+            .unwrap();
+        if k % 3 == 0 {
+            t.insert(Ipv4Addr::from(0x0a00_0010 | k << 8), 28, 1000 + k)
+                .unwrap();
+        }
+    }
+    let tab = t.table();
+    let mut r = testkit::rng(7);
+    let random: Vec<u32> = (0..1000)
+        .map(|_| 0x0a00_0000 | (r() as u32 & 0x3fff))
+        .collect();
+    let deep = vec![0x0a00_0311; 300]; // all in 10.0.3.16/28
+    let shallow = vec![0x0a00_0101; 300]; // all in 10.0.1.0/24 only
+    let mut alternating = random.clone();
+    for (i, x) in alternating.iter_mut().enumerate() {
+        *x = if i % 2 == 0 { 0x0a00_0615 } else { 0x0a00_0701 };
+    }
+    for addrs in [&random, &deep, &shallow, &alternating] {
+        for n in [0, 1, 63, 64, 65, 255, 256, 257, 300] {
+            let addrs = &addrs[..n];
+            let mut out = vec![u32::MAX - 1; n + 3];
+            tab.lookup_bulk(addrs, &mut out);
+            for (i, &x) in addrs.iter().enumerate() {
+                assert_eq!(out[i], tab.lookup_raw(x), "n {n} i {i} addr {x:#x}");
+            }
+            assert!(
+                out[n..].iter().all(|&o| o == u32::MAX - 1),
+                "wrote past addrs"
+            );
+            if n > 2 {
+                let mut short = vec![0; n - 2];
+                tab.lookup_bulk(addrs, &mut short);
+                assert_eq!(short[..], out[..n - 2]);
+            }
+        }
+    }
+    assert_eq!(tab.lookup_raw(0x0a00_0311), 1003);
+    assert_eq!(tab.lookup_raw(0x0a00_0301), 3);
+}
