@@ -34,9 +34,10 @@
 //! frames per 400 MiB; no change in Gbit/s, since on one free core the total CPU is what
 //! counts); a 30 µs idle sleep instead of 200 µs (no change beyond noise); 4 or 16 KiB
 //! rx blocks (no gain seen: at ~10k ACKs/s even a 4 KiB block, ~28 ACKs, fills slower
-//! than the timeout); 1600-byte tx frames in 64 KiB blocks
-//! (frames no longer 4 KiB apart, so their headers do not share cache sets: the hot spot
-//! in the kernel's `packet_sendmsg` 560 -> 381 samples, total within noise).
+//! than the timeout); tx frames not 4 KiB apart, so that their headers do not share
+//! cache sets (1600 B in 64 KiB blocks: the hot spot in the kernel's `packet_sendmsg` 560
+//! -> 381 samples; 4160 B in 128 KiB blocks: `packet_lookup_frame` 119 -> 16 samples but
+//! that hot spot unchanged; CPU time and Gbit/s within noise either way).
 
 #[cfg(feature = "tokio")]
 pub mod tokio;
