@@ -174,6 +174,26 @@ impl From<SocketError> for std::io::Error {
     }
 }
 
+/// A stream read's result as the socket API gives it: bytes read, `Ok(0)` at end of stream
+/// (also when the connection ended by an orderly close), or the error. `ended` is why the
+/// connection ended, when the socket layer already knew.
+fn recv_result(
+    r: Result<Option<usize>, RecvError>,
+    ended: Option<CloseReason>,
+) -> Result<usize, SocketError> {
+    match r {
+        Ok(Some(n)) => Ok(n),
+        Ok(None) => Ok(0),
+        Err(RecvError::WouldBlock) => Err(SocketError::WouldBlock),
+        Err(RecvError::ConnectionLost(r)) => match ended.unwrap_or(r) {
+            CloseReason::Closed => Ok(0),
+            r => Err(from_close(r)),
+        },
+        #[allow(unreachable_patterns)]
+        Err(_) => Err(SocketError::ConnectionReset),
+    }
+}
+
 fn from_close(r: CloseReason) -> SocketError {
     match r {
         CloseReason::Closed => SocketError::WriteClosed,
@@ -643,17 +663,7 @@ impl Stack {
         if buf.is_empty() {
             return Ok(0);
         }
-        match self.iface.endpoint_mut().recv(conn, buf) {
-            Ok(Some(n)) => Ok(n),
-            Ok(None) => Ok(0),
-            Err(RecvError::WouldBlock) => Err(SocketError::WouldBlock),
-            Err(RecvError::ConnectionLost(r)) => match ended.unwrap_or(r) {
-                CloseReason::Closed => Ok(0),
-                r => Err(from_close(r)),
-            },
-            #[allow(unreachable_patterns)]
-            Err(_) => Err(SocketError::ConnectionReset),
-        }
+        recv_result(self.iface.endpoint_mut().recv(conn, buf), ended)
     }
 
     /// [`tcp_recv`](Self::tcp_recv) in place, without a copy (like smoltcp's
@@ -667,17 +677,7 @@ impl Stack {
         f: impl FnOnce(&[u8]) -> usize,
     ) -> Result<usize, SocketError> {
         let (conn, ended) = self.stream(h)?;
-        match self.iface.endpoint_mut().recv_with(conn, f) {
-            Ok(Some(n)) => Ok(n),
-            Ok(None) => Ok(0),
-            Err(RecvError::WouldBlock) => Err(SocketError::WouldBlock),
-            Err(RecvError::ConnectionLost(r)) => match ended.unwrap_or(r) {
-                CloseReason::Closed => Ok(0),
-                r => Err(from_close(r)),
-            },
-            #[allow(unreachable_patterns)]
-            Err(_) => Err(SocketError::ConnectionReset),
-        }
+        recv_result(self.iface.endpoint_mut().recv_with(conn, f), ended)
     }
 
     /// Closes the write side (FIN after the queued bytes); reading goes on.
