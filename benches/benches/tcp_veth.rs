@@ -17,9 +17,6 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::Instant;
 
-use stack::iface::{Interface, InterfaceConfig};
-use stack::net::{Net, NetConfig};
-use stack::socket::Stack;
 use testkit::Lab;
 use uplane_benches::report_rate;
 
@@ -73,29 +70,19 @@ fn send_all<W: Read + Write>(mut s: W, chunk: &[u8], shutdown: impl FnOnce(&mut 
 
 /// One uplane run: a fresh stack on a fresh AF_PACKET socket on `u0`.
 fn ours_once(lab: &Lab, to: SocketAddr, chunk: &[u8]) {
+    // The kernel sender's buffer autotunes up to tcp_wmem's maximum (4 MiB); ours is
+    // fixed, so it gets that maximum. It matters here: the AF_PACKET rx ring hands the
+    // receiver's ACKs over a block at a time (a block retires when full or after its
+    // 1 ms timeout), so the window must cover more than a millisecond. With the default
+    // 256 KiB: 1.13 Gbit/s (window / ACK batching) against the kernel's 3.4.
     let dev = lab
         .in_netns("u", || {
             io::af_packet::AfPacket::open(&io::af_packet::AfPacketConfig::new("u0"))
         })
         .expect("enter netns")
         .expect("AF_PACKET on u0");
-    let mut c = InterfaceConfig::new([0x02, 0x75, 0x70, 0x6c, 0x6e, 0x02]);
-    c.ipv4 = Some((OURS.parse().unwrap(), 24));
-    c.endpoint.secret = [0x42; 16];
-    // The kernel sender's buffer autotunes up to tcp_wmem's maximum (4 MiB); ours is
-    // fixed, so it gets that maximum. It matters here: the AF_PACKET rx ring hands the
-    // receiver's ACKs over a block at a time (a block retires when full or after its
-    // 1 ms timeout), so the window must cover more than a millisecond. With the default
-    // 256 KiB: 1.13 Gbit/s (window / ACK batching) against the kernel's 3.4.
-    c.endpoint.tcp = std::sync::Arc::new(stack::TcpConfig {
-        send_buffer: 4 << 20,
-        ..stack::TcpConfig::default()
-    });
-    let net = Net::spawn(
-        Stack::new(Interface::new(c)),
-        common::DevicePhy::new(Box::new(dev)),
-        NetConfig::default(),
-    );
+    let mac = [0x02, 0x75, 0x70, 0x6c, 0x6e, 0x02];
+    let net = common::spawn_net(Box::new(dev), mac, OURS.parse().unwrap(), 4 << 20);
     let s = stack::net::TcpStream::connect(&net, to).expect("connect");
     send_all(s, chunk, |s| s.shutdown(Shutdown::Write).expect("shutdown"));
 }

@@ -343,18 +343,8 @@ fn bulk_to_a_kernel_reader_over_af_packet() {
         })
         .expect("enter netns")
         .expect("AF_PACKET on u0");
-    let mut c = InterfaceConfig::new([0x02, 0x75, 0x70, 0x6c, 0x6e, 0x03]);
-    c.ipv4 = Some((OURS.parse().unwrap(), 24));
-    c.endpoint.secret = [0x42; 16];
-    c.endpoint.tcp = std::sync::Arc::new(stack::TcpConfig {
-        send_buffer: 4 << 20,
-        ..stack::TcpConfig::default()
-    });
-    let net = Net::spawn(
-        Stack::new(Interface::new(c)),
-        common::DevicePhy::new(Box::new(dev)),
-        NetConfig::default(),
-    );
+    let mac = [0x02, 0x75, 0x70, 0x6c, 0x6e, 0x03];
+    let net = common::spawn_net(Box::new(dev), mac, OURS.parse().unwrap(), 4 << 20);
     const LEN: usize = 24 << 20;
     let byte = |i: usize| (i * 31 + i / 1021) as u8;
     let l = lab

@@ -220,6 +220,28 @@ pub fn start() -> (stack::net::Net, Vec<String>) {
     (net, args.rest)
 }
 
+/// A stack at `ip`/24 with MAC `mac` and a `send_buffer`-byte TCP send buffer, run by the
+/// blocking layer on `device` (the tests' and benches' AF_PACKET socket on a veth end).
+pub fn spawn_net(
+    device: Box<dyn Device>,
+    mac: [u8; 6],
+    ip: std::net::Ipv4Addr,
+    send_buffer: u32,
+) -> stack::net::Net {
+    let mut c = stack::iface::InterfaceConfig::new(mac);
+    c.ipv4 = Some((ip, 24));
+    c.endpoint.secret = [0x42; 16];
+    c.endpoint.tcp = Arc::new(stack::TcpConfig {
+        send_buffer,
+        ..stack::TcpConfig::default()
+    });
+    stack::net::Net::spawn(
+        stack::socket::Stack::new(stack::iface::Interface::new(c)),
+        DevicePhy::new(device),
+        stack::net::NetConfig::default(),
+    )
+}
+
 /// Echo server body: a thread per connection, each byte sent back until end of stream.
 pub fn serve_echo(listener: stack::net::TcpListener) {
     use std::io::{Read, Write};
