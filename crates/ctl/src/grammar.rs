@@ -30,7 +30,7 @@ pub const COMMANDS: &[&str] = &[
     "ip route add <PREFIX> via <ADDR> [<NAME>]",
     "ip route del <PREFIX>",
     "create host-interface name <HOSTIF>",
-    "create interface af_xdp host-if <HOSTIF>",
+    "create interface af_xdp host-if <HOSTIF> [rx-ring-size <N>] [tx-ring-size <N>]",
     "create tap [name <NAME>]",
     "delete interface <NAME>",
     "xdp block add <PREFIX>",
@@ -111,6 +111,10 @@ pub enum Command {
     },
     CreateAfXdp {
         host_if: String,
+        /// Rx ring descriptors (the fill ring gets twice as many); the default if `None`.
+        rx_ring: Option<u32>,
+        /// Tx ring descriptors (the completion ring gets twice as many).
+        tx_ring: Option<u32>,
     },
     CreateTap {
         name: Option<String>,
@@ -313,6 +317,40 @@ fn name(s: &str, what: &str, usage: &str) -> Result<String, ParseError> {
     Ok(s.to_string())
 }
 
+/// `create interface af_xdp host-if <HOSTIF>` and its ring options, in any order, each
+/// at most once: a power of two in 64..=16384 descriptors (the kernel's and the config's
+/// `rx-ring-size` / `tx-ring-size` rule).
+fn af_xdp(host_if: &str, rest: &[&str]) -> Result<Command, ParseError> {
+    const U: &str = "create interface af_xdp";
+    const RING: std::ops::RangeInclusive<u32> = 64..=16384;
+    let host_if = name(host_if, "HOSTIF", U)?;
+    let (mut rx_ring, mut tx_ring) = (None, None);
+    let mut it = rest.iter();
+    while let Some(&w) = it.next() {
+        let slot = match w {
+            "rx-ring-size" => &mut rx_ring,
+            "tx-ring-size" => &mut tx_ring,
+            _ => return Err(bad(U, format!("unexpected {w:?}"))),
+        };
+        if slot.is_some() {
+            return Err(bad(U, format!("{w}: given twice")));
+        }
+        let v = it
+            .next()
+            .ok_or_else(|| bad(U, format!("{w}: needs a value")))?;
+        let n = number(v, w, U, RING)?;
+        if !n.is_power_of_two() {
+            return Err(bad(U, format!("{w}: {n} is not a power of two")));
+        }
+        *slot = Some(n);
+    }
+    Ok(Command::CreateAfXdp {
+        host_if,
+        rx_ring,
+        tx_ring,
+    })
+}
+
 fn pcap(rest: &[&str]) -> Result<Command, ParseError> {
     const U: &str = "pcap trace [";
     let (mut rx, mut tx, mut drop, mut max, mut file) = (false, false, false, None, None);
@@ -438,9 +476,7 @@ pub fn parse(words: &[&str]) -> Result<Command, ParseError> {
         ["create", "host-interface", "name", h] => CreateHostInterface {
             host_if: name(h, "HOSTIF", "create host-interface")?,
         },
-        ["create", "interface", "af_xdp", "host-if", h] => CreateAfXdp {
-            host_if: name(h, "HOSTIF", "create interface af_xdp")?,
-        },
+        ["create", "interface", "af_xdp", "host-if", h, rest @ ..] => af_xdp(h, rest)?,
         ["create", "tap"] => CreateTap { name: None },
         ["create", "tap", "name", n] => CreateTap {
             name: Some(name(n, "NAME", "create tap")?),
@@ -536,7 +572,8 @@ mod tests {
                 .replace("<PREFIX>", "10.8.0.0/16")
                 .replace("[del]", "")
                 .replace("<ADDR>", "10.2.0.2")
-                .replace("<HOSTIF>", "veth0");
+                .replace("<HOSTIF>", "veth0")
+                .replace("[rx-ring-size <N>] [tx-ring-size <N>]", "rx-ring-size 512");
             assert!(p(&line).is_ok(), "{u} -> {line}: {:?}", p(&line));
             assert_eq!(p(&line).unwrap().usage(), *u, "{line}");
         }
@@ -579,6 +616,51 @@ mod tests {
                 up: false
             }
         );
+    }
+
+    #[test]
+    fn af_xdp_ring_options() {
+        let c = |rx, tx| Command::CreateAfXdp {
+            host_if: "xb".into(),
+            rx_ring: rx,
+            tx_ring: tx,
+        };
+        assert_eq!(
+            p("create interface af_xdp host-if xb").unwrap(),
+            c(None, None)
+        );
+        assert_eq!(
+            p("create interface af_xdp host-if xb tx-ring-size 256 rx-ring-size 4096").unwrap(),
+            c(Some(4096), Some(256))
+        );
+        assert_eq!(
+            p("create interface af_xdp host-if xb rx-ring-size 64").unwrap(),
+            c(Some(64), None)
+        );
+        for (line, says) in [
+            (
+                "rx-ring-size 3000",
+                "rx-ring-size: 3000 is not a power of two",
+            ),
+            (
+                "rx-ring-size 32",
+                "rx-ring-size: \"32\" is not a number in 64..=16384",
+            ),
+            (
+                "tx-ring-size 32768",
+                "tx-ring-size: \"32768\" is not a number in 64..=16384",
+            ),
+            ("tx-ring-size", "tx-ring-size: needs a value"),
+            (
+                "rx-ring-size 512 rx-ring-size 1024",
+                "rx-ring-size: given twice",
+            ),
+            ("queues 2", "unexpected \"queues\""),
+        ] {
+            let e = p(&format!("create interface af_xdp host-if xb {line}")).unwrap_err();
+            assert!(e.message.contains(says), "{line}: {e}");
+            assert!(e.usage.starts_with("create interface af_xdp"), "{e}");
+        }
     }
 
     #[test]

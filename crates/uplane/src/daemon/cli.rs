@@ -660,14 +660,25 @@ impl Daemon {
             CreateHostInterface { host_if } => {
                 let name = format!("host-{host_if}");
                 let i = self
-                    .add_interface(&name, Driver::AfPacket, Some(host_if), None)
+                    .add_interface(&name, Driver::AfPacket, Some(host_if), None, None)
                     .map_err(|e| format!("{e:#}"))?;
                 text(format!("{name} (index {i})\n"))
             }
-            CreateAfXdp { host_if } => {
+            CreateAfXdp {
+                host_if,
+                rx_ring,
+                tx_ring,
+            } => {
                 let name = format!("xdp-{host_if}");
+                use sys::xsk::XskConfig;
+                let rings = (rx_ring.is_some() || tx_ring.is_some()).then(|| {
+                    XskConfig::with_rings(
+                        rx_ring.unwrap_or(XskConfig::DEFAULT_RX),
+                        tx_ring.unwrap_or(XskConfig::DEFAULT_TX),
+                    )
+                });
                 let i = self
-                    .add_interface(&name, Driver::AfXdp, Some(host_if), None)
+                    .add_interface(&name, Driver::AfXdp, Some(host_if), None, rings)
                     .map_err(|e| format!("{e:#}"))?;
                 text(format!("{name} (index {i})\n"))
             }
@@ -676,7 +687,7 @@ impl Daemon {
                     .clone()
                     .unwrap_or_else(|| format!("tap{}", self.tap_count));
                 let i = self
-                    .add_interface(&n, Driver::Tap, Some(&n), None)
+                    .add_interface(&n, Driver::Tap, Some(&n), None, None)
                     .map_err(|e| format!("{e:#}"))?;
                 text(format!("{n} (index {i})\n"))
             }

@@ -120,7 +120,13 @@ impl Daemon {
                 )
             };
             let idx = d
-                .add_interface(&ic.name, ic.driver, ic.host_if.as_deref(), ic.mac)
+                .add_interface(
+                    &ic.name,
+                    ic.driver,
+                    ic.host_if.as_deref(),
+                    ic.mac,
+                    ic.xdp_rings,
+                )
                 .with_context(|| at("creating it"))?;
             {
                 let mut ifs = d.vnet.interfaces_mut();
@@ -216,13 +222,15 @@ impl Daemon {
         self.log.push_back(format!("{t} {line}"));
     }
 
-    /// Creates an interface with its device and connects it to the graph.
+    /// Creates an interface with its device (an AF_XDP one with `xdp_rings`, or the default
+    /// rings) and connects it to the graph.
     pub fn add_interface(
         &mut self,
         name: &str,
         driver: Driver,
         host_if: Option<&str>,
         mac: Option<EthernetAddress>,
+        xdp_rings: Option<sys::xsk::XskConfig>,
     ) -> Result<IfIndex> {
         if self.vnet.interfaces().by_name(name).is_some() {
             bail!("interface {name:?} already exists");
@@ -232,9 +240,8 @@ impl Daemon {
             Driver::AfXdp => {
                 let host = host_if.ok_or_else(|| anyhow!("host-if is required"))?;
                 let mut cfg = io::af_xdp::AfXdpConfig::new(host);
-                // The config's rings for a configured interface; defaults for one the CLI creates.
-                let conf = self.config.interfaces.iter().find(|i| i.name == name);
-                if let Some(rings) = conf.and_then(|i| i.xdp_rings) {
+                // The config's or the CLI's rings; the defaults when neither gave sizes.
+                if let Some(rings) = xdp_rings {
                     cfg.ring = rings;
                 }
                 // One socket per kernel rx queue, as many as there are workers.
