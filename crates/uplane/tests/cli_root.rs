@@ -64,32 +64,19 @@ fn kernel_interfaces_created_deleted_and_nothing_left_after_restart() {
     assert!(names(&d).contains(&"xdp-xb".into()));
     d.ok(&["delete", "interface", "xdp-xb"]);
     // With ring sizes (a bad one is refused by name, and nothing is created).
-    let (ok, out, err) = d.ctl(&[
-        "create",
-        "interface",
-        "af_xdp",
-        "host-if",
-        "xb",
-        "rx-ring-size",
-        "1000",
-    ]);
+    let words = |s: &'static str| s.split_whitespace().collect::<Vec<_>>();
+    let (ok, out, err) = d.ctl(&words(
+        "create interface af_xdp host-if xb rx-ring-size 1000",
+    ));
     assert!(!ok, "{out}");
     assert!(
         err.contains("rx-ring-size: 1000 is not a power of two"),
         "{err}"
     );
     assert!(!names(&d).contains(&"xdp-xb".into()));
-    d.ok(&[
-        "create",
-        "interface",
-        "af_xdp",
-        "host-if",
-        "xb",
-        "rx-ring-size",
-        "512",
-        "tx-ring-size",
-        "256",
-    ]);
+    d.ok(&words(
+        "create interface af_xdp host-if xb rx-ring-size 512 tx-ring-size 256",
+    ));
     if xdp {
         let hw = d.ok(&["show", "hardware-interfaces"]);
         assert!(hw.contains("rx 512 / fill 1024 descriptors"), "{hw}");
