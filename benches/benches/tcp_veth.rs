@@ -106,12 +106,8 @@ fn main() {
         return;
     }
     let mut lab = Lab::new();
-    lab.netns("u").expect("netns");
-    lab.netns("k").expect("netns");
-    lab.veth("u", "u0", "k", "k0").expect("veth");
-    lab.offloads_off("u", "u0").expect("ethtool u0");
-    lab.offloads_off("k", "k0").expect("ethtool k0");
-    lab.addr("k", "k0", &format!("{KERNEL}/24")).expect("addr");
+    lab.veth_to_kernel("u", "u0", "k", "k0", &format!("{KERNEL}/24"))
+        .expect("lab");
     let to: SocketAddr = format!("{KERNEL}:{PORT}").parse().unwrap();
     let chunk: Vec<u8> = (0..1 << 20).map(|i| (i * 7 + i / 4093) as u8).collect();
     // For profiling one side: TCP_VETH_ONLY=uplane or =linux (no BENCH line then).

@@ -331,12 +331,8 @@ fn bulk_to_a_kernel_reader_over_af_packet() {
         return;
     }
     let mut lab = Lab::new();
-    lab.netns("u").expect("netns");
-    lab.netns("h").expect("netns");
-    lab.veth("u", "u0", "h", "k0").expect("veth");
-    lab.offloads_off("u", "u0").expect("ethtool u0");
-    lab.offloads_off("h", "k0").expect("ethtool k0");
-    lab.addr("h", "k0", &format!("{KERNEL}/24")).expect("addr");
+    lab.veth_to_kernel("u", "u0", "h", "k0", &format!("{KERNEL}/24"))
+        .expect("lab");
     let dev = lab
         .in_netns("u", || {
             io::af_packet::AfPacket::open(&io::af_packet::AfPacketConfig::new("u0"))

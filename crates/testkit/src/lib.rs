@@ -179,6 +179,26 @@ impl Lab {
         .map(drop)
     }
 
+    /// The bench and test shape of a userland stack facing the kernel: namespaces `ns` and
+    /// `peer`, a veth `dev`–`peer_dev` between them with offloads off at both ends (so the
+    /// kernel sends whole, checksummed frames and takes ours as they are), and `peer_cidr`
+    /// on the kernel's end. `dev` gets no address: the stack owns it.
+    pub fn veth_to_kernel(
+        &mut self,
+        ns: &str,
+        dev: &str,
+        peer: &str,
+        peer_dev: &str,
+        peer_cidr: &str,
+    ) -> Result<(), LabError> {
+        self.netns(ns)?;
+        self.netns(peer)?;
+        self.veth(ns, dev, peer, peer_dev)?;
+        self.offloads_off(ns, dev)?;
+        self.offloads_off(peer, peer_dev)?;
+        self.addr(peer, peer_dev, peer_cidr)
+    }
+
     /// Runs `args` inside `ns`; fails unless it exits 0. Returns its output.
     pub fn exec(&self, ns: &str, args: &[&str]) -> Result<Output, LabError> {
         let full = self.ns(ns)?.to_string();
