@@ -21,10 +21,11 @@
 //! What bounds that ratio is printed with it: the cost of 65,536 independent loads to
 //! random cache lines (as many as the replayed destinations) of a 4 MiB and of a 64 MiB
 //! huge-page-advised region (the FIB root's size). The same loads cost several times more
-//! when spread wide, although both miss L2 alike: on this KVM
-//! guest the host backs guest memory with 4 KiB pages, so the TLB holds 4 KiB
-//! translations whatever the guest's page size, and a miss walks two page tables. Measured
-//! here: 3.3 vs 11.7 clocks/load (8 MiB 5.9, 32 MiB 9.7); with 1M routes ip4-input and
+//! when spread wide, although both miss L2 alike and both are on guest huge pages: the
+//! TLB misses. The likely cause on this KVM guest is host memory in 4 KiB pages (the TLB
+//! then holds 4 KiB translations whatever the guest's page size, and a miss walks two page
+//! tables). Measured here: 3.3-3.5 vs 11.7-13.8 clocks/load (8 MiB 5.9, 32 MiB 9.7,
+//! 128 MiB 13.2; it grows with the spread, not with the lines touched); with 1M routes ip4-input and
 //! ip4-lookup pay those walks (about +2.5 and +1.5 clocks/packet without any /25-/32
 //! route, +3 with them).
 
