@@ -1,5 +1,8 @@
 //! BENCH checksum: the Internet checksum over packet-sized buffers, uplane's
 //! `wire::checksum::data` against etherparse's `checksum::Sum16BitWords` on the same bytes.
+//! `checksum` is 1500 bytes; `checksum-<N>B` the other sizes: headers (20, 64), either side
+//! of the size where `data` switches to its dispatched wide path (128, 256), a mid-size
+//! payload (576), a full TCP segment (1460) and a jumbo frame (9000).
 //!
 //! `checksum-copy`: `wire::checksum::copy_and_sum` (copy a payload into a frame and sum it
 //! in one pass, as the TCP send path does) against a `copy_from_slice` followed by
@@ -9,7 +12,7 @@ use std::hint::black_box;
 use uplane_benches::{best_of, report_rate};
 
 fn main() {
-    for size in [20usize, 64, 1500] {
+    for size in [20usize, 64, 128, 256, 576, 1460, 1500, 9000] {
         let data: Vec<u8> = (0..size).map(|i| (i * 7 + 3) as u8).collect();
         let ours_v = wire::checksum::data(&data);
         let theirs_v = etherparse::checksum::Sum16BitWords::new()

@@ -5,15 +5,48 @@
 //! [`combine`]; [`finish`] complements at the end. A header whose checksum field is
 //! correct sums to `0xffff` over its own bytes, so verification is `data(hdr) == 0xffff`.
 //!
-//! [`data`] reads the bytes as native-endian 32-bit words into four 64-bit accumulators and
-//! swaps once at the end (RFC 1071 §2(B): the sum is byte-order independent). That removes
-//! the carry chain of a 16-bit loop and lets LLVM keep several additions in flight; the
-//! `checksum` benchmark measures it against etherparse. LLVM turns the lanes into SSE2
-//! (`punpck` + `paddq`, ~31 GB/s at 1500 bytes). Measured and not kept (same build,
-//! 1460/1500 bytes): 64-bit words into a `u128` (add/adc) 29.2/26.0 GB/s against 29.1/26.4;
-//! 64-bit words with counted carries 33.5/31.4 but 11.1 at 64 bytes against 16.5; eight
-//! lanes over 64-byte chunks 19.2/24.0. Wider vectors need AVX2, which the baseline target
-//! does not have and runtime dispatch would need `unsafe` here.
+//! Below 256 bytes (every header) [`data`] runs inline: native-endian 32-bit words into
+//! four 64-bit accumulators, swapped once at the end (RFC 1071 §2(B): the sum is
+//! byte-order independent). That removes the carry chain of a 16-bit loop and lets LLVM
+//! keep several additions in flight; LLVM turns the lanes into SSE2 (`punpck` + `paddq`).
+//! Measured and not kept for it (same build, 1460/1500 bytes): 64-bit words into a `u128`
+//! (add/adc) 29.2/26.0 GB/s against 29.1/26.4; 64-bit words with counted carries
+//! 33.5/31.4 but 11.1 at 64 bytes against 16.5; eight lanes over 64-byte chunks 19.2/24.0.
+//!
+//! From 256 bytes on, [`data`] and [`copy_and_sum`] call a wide path that the
+//! `multiversion` crate compiles three times from the same safe code (AVX-512F+BW, which
+//! it selects only with Ice Lake's other AVX-512 extensions; AVX2; the baseline) and picks
+//! at the first call by CPU feature detection, then through a cached function pointer (an
+//! atomic load and an indirect call). It adds 128-byte chunks into 32 lanes of 32 bits:
+//! each word whole, with wrap-around, into one lane and its upper 16 bits into another,
+//! the lower halves' sum being the difference (`wide_add`). With AVX-512 the loop is two
+//! 64-byte loads, two `vpaddd`, two `vpsrld` and two `vpaddd` per 128 bytes, no widening
+//! shuffle; AVX2 does the same on `ymm` registers (not measured: this CPU takes the
+//! AVX-512 clone). `checksum` bench, Emerald Rapids, best of 7 runs of each build taken
+//! in turn while another benchmark ran on the other core, GB/s, inline code only
+//! before, after this path:
+//!
+//! | bytes | 20 | 64 | 128 | 256 | 576 | 1460 | 1500 | 9000 |
+//! | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+//! | before | 7.06 | 16.6 | 22.2 | 26.1 | 30.5 | 30.9 | 29.3 | 30.5 |
+//! | after | 6.99 | 15.8 | 21.7 | 29.5 | 47.0 | 69.3 | 68.0 | 92.5 |
+//!
+//! Under 256 bytes the code is the same as before plus one length test (folded away for a
+//! constant length such as ip4-input's 20-byte header); the 64-byte figure came out 5 %
+//! lower in each of three such comparisons. The wide path starts at 256 bytes because
+//! below it the call and the 32-lane reduction cost more than they save (scratch bench at
+//! 128 bytes: 15 GB/s against 20). Measured and not kept for the wide path (scratch
+//! bench, AVX-512 clone, 1460/9000 bytes; the kept form 82-85/106-108 there): each word's
+//! two halves added into one lane over 64-byte chunks, which LLVM turned into `vpmovzxwd`
+//! (a shuffle per 32 bytes), 62/75; the same over 128-byte chunks 74/86; the kept lanes
+//! widened to `u64` for the reduction instead of folded in 32 bits 73-77/104-108; the
+//! four-lane inline code compiled for AVX-512 26/29; 8 or 16 `u64` lanes of 32-bit words
+//! 18-21/25-29; 32-bit lanes counting carries with `overflowing_add` 9/9 (not
+//! vectorised). LLVM is sensitive to the loop's shape: the kept arithmetic over words
+//! built from four indexed bytes came out as byte shuffles (3 GB/s), and the halves
+//! added into one lane over `as_chunks` words ran at 8-14 GB/s from 576 bytes up (74
+//! over indexed bytes). After changing it, look for the `vpaddd`/`vpsrld` loop in the
+//! bench binary (`objdump -d`).
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 
@@ -33,10 +66,23 @@ fn ne32(b: &[u8], at: usize) -> u64 {
     u64::from(u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]))
 }
 
-/// Ones'-complement sum of `data` taken as big-endian 16-bit words, folded to 16 bits and not
-/// complemented. An odd final byte is padded with a zero byte, as RFC 1071 says.
+/// From this many bytes on, [`data`] and [`copy_and_sum`] take the dispatched wide path
+/// ([`wide_sum`], [`wide_copy_and_sum`]); shorter buffers stay on the inline four-lane code
+/// ([`narrow_sum`]), which the wide path loses to below ~200 bytes (its call through the
+/// dispatch pointer and its 32-lane reduction) and which folds to straight-line code for a
+/// constant length such as an IPv4 header's 20 bytes.
+const WIDE_MIN: usize = 256;
+
+/// How many 128-byte chunks [`wide_sum`] adds into its 32-bit lanes before it reduces them:
+/// each lane takes one 16-bit half of a word per chunk, at most `0xffff`, so 65536 chunks
+/// (8 MiB) keep every lane's true sum below 2^32.
+const WIDE_BLOCK: usize = 65536;
+
+/// Ones'-complement sum of `data` as native-endian 16-bit words, not folded: four 64-bit
+/// lanes of 32-bit words over 32-byte chunks (LLVM's SSE2 `punpck` + `paddq`), then
+/// fixed-size steps of 16, 8, 4, 2 and 1 bytes for the tail.
 #[inline]
-pub fn data(data: &[u8]) -> u16 {
+fn narrow_sum(data: &[u8]) -> u64 {
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
     let mut chunks = data.chunks_exact(32);
     for ch in &mut chunks {
@@ -72,9 +118,86 @@ pub fn data(data: &[u8]) -> u16 {
         c += u64::from(u16::from_ne_bytes([*last, 0]));
     }
     // No lane overflows: each gains at most 2^33 per 32 bytes, so even a 64 KiB packet
-    // leaves all four together below 2^47.
-    let sum_ne = fold64(a + b + c + d);
-    u16::from_be(sum_ne)
+    // leaves all four together below 2^47 (the wide path calls this for under 128 bytes).
+    a + b + c + d
+}
+
+/// Adds one 128-byte chunk into the 32 lanes of [`wide_sum`]: `all` takes each 32-bit
+/// word with wrap-around, `high` its upper 16 bits. The lower halves' sum is then
+/// `all - (high << 16)` modulo 2^32, exact while it stays below 2^32 ([`WIDE_BLOCK`]).
+/// Three vector operations per 16 words (add, shift, add) and no widening shuffle.
+#[inline(always)]
+fn wide_add(chunk: &[u8; 128], all: &mut [u32; 32], high: &mut [u32; 32]) {
+    let (words, _) = chunk.as_chunks::<4>();
+    for ((a, h), w) in all.iter_mut().zip(high.iter_mut()).zip(words) {
+        let w = u32::from_ne_bytes(*w);
+        *a = a.wrapping_add(w);
+        *h += w >> 16;
+    }
+}
+
+/// Reduces the lanes of [`wide_sum`] in 32-bit arithmetic: each lane's low and high
+/// halves are folded to 17 bits (the same value modulo `0xffff`), so the 32 lanes' total
+/// stays below 2^23 with no widening to 64 bits.
+#[inline(always)]
+fn wide_reduce(all: &[u32; 32], high: &[u32; 32]) -> u64 {
+    let mut r = 0u32;
+    for (&a, &h) in all.iter().zip(high) {
+        let low = a.wrapping_sub(h << 16);
+        r += (low & 0xffff) + (low >> 16) + (h & 0xffff) + (h >> 16);
+    }
+    u64::from(r)
+}
+
+/// [`narrow_sum`] for long buffers: 128-byte chunks into 32 lanes of 32 bits
+/// ([`wide_add`]), compiled for AVX-512, AVX2 and the baseline, one chosen at the first
+/// call by `multiversion` (CPU feature detection, then a cached function pointer). The
+/// chunks' remainder (under 128 bytes) goes through [`narrow_sum`].
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw", "x86_64+avx2"))]
+fn wide_sum(data: &[u8]) -> u64 {
+    let (chunks, rest) = data.as_chunks::<128>();
+    let mut total = 0u64;
+    for block in chunks.chunks(WIDE_BLOCK) {
+        let (mut all, mut high) = ([0u32; 32], [0u32; 32]);
+        for chunk in block {
+            wide_add(chunk, &mut all, &mut high);
+        }
+        total += wide_reduce(&all, &high);
+    }
+    total + narrow_sum(rest)
+}
+
+/// [`wide_sum`] while copying `src` into `dst` (same length), chunk by chunk.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw", "x86_64+avx2"))]
+fn wide_copy_and_sum(dst: &mut [u8], src: &[u8]) -> u64 {
+    let (dchunks, drest) = dst.as_chunks_mut::<128>();
+    let (schunks, srest) = src.as_chunks::<128>();
+    let mut total = 0u64;
+    for (dblock, sblock) in dchunks
+        .chunks_mut(WIDE_BLOCK)
+        .zip(schunks.chunks(WIDE_BLOCK))
+    {
+        let (mut all, mut high) = ([0u32; 32], [0u32; 32]);
+        for (d, chunk) in dblock.iter_mut().zip(sblock) {
+            *d = *chunk;
+            wide_add(chunk, &mut all, &mut high);
+        }
+        total += wide_reduce(&all, &high);
+    }
+    drest.copy_from_slice(srest);
+    total + narrow_sum(srest)
+}
+
+/// Ones'-complement sum of `data` taken as big-endian 16-bit words, folded to 16 bits and not
+/// complemented. An odd final byte is padded with a zero byte, as RFC 1071 says.
+#[inline]
+pub fn data(data: &[u8]) -> u16 {
+    let sum = if data.len() < WIDE_MIN {
+        narrow_sum(data)
+    } else {
+        wide_sum(data)
+    };
+    u16::from_be(fold64(sum))
 }
 
 /// Copies `src` into `dst` and returns the ones'-complement sum of the bytes, as
@@ -82,17 +205,29 @@ pub fn data(data: &[u8]) -> u16 {
 /// over the bytes instead of a copy and then a checksum that reads them again.
 ///
 /// Used where a segment's payload moves into a frame (the send side), so its checksum
-/// comes with the copy. Same lanes and tail as [`data`]; the result is identical.
-/// `checksum-copy` bench, 1460 bytes into a frame in L1: 30.0 GB/s against 24.1 for
-/// `copy_from_slice` then [`data`] (the sum, not the copy, is what costs). In
-/// tcp-bulk-memory's send path (source in L2): 32.4 against 30.8 Gbit/s for glibc's
-/// memcpy then `data` over the frame (uplane only, CPU time, 11 alternating runs).
+/// comes with the copy. Same lanes, tail and threshold as [`data`]; the result is
+/// identical. With the inline lanes only: `checksum-copy` bench, 1460 bytes into a frame
+/// in L1, 30.0 GB/s against 24.1 for `copy_from_slice` then [`data`] (the sum, not the
+/// copy, is what cost); in tcp-bulk-memory's send path (source in L2) 32.4 against 30.8
+/// Gbit/s for glibc's memcpy then `data` over the frame (uplane only, CPU time, 11
+/// alternating runs).
+///
+/// From 256 bytes the wide path's loop copies each 128-byte chunk and adds it into its
+/// lanes, but LLVM turns the copies into one `memcpy` per 8 MiB block before summing
+/// the source (then in L1): two passes. Forcing one pass (the destination made opaque
+/// per chunk with `black_box`, so the stores stay in the loop) measured the same in a
+/// scratch bench (39 against 40 GB/s at 1460 bytes, 51 both at 9000), so the plain loop
+/// is kept. `checksum-copy` now: 39.7 GB/s against 36.4 for `copy_from_slice` then the
+/// wide [`data`] (best of 7; 29.4 against 23.6 before the wide path).
 ///
 /// # Panics
 /// If `dst` and `src` differ in length.
 #[inline]
 pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
     assert_eq!(dst.len(), src.len(), "copy_and_sum: lengths differ");
+    if src.len() >= WIDE_MIN {
+        return u16::from_be(fold64(wide_copy_and_sum(dst, src)));
+    }
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
     let mut dch = dst.chunks_exact_mut(32);
     let mut sch = src.chunks_exact(32);
@@ -109,9 +244,8 @@ pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
     let rest = sch.remainder();
     dch.into_remainder().copy_from_slice(rest);
     // The bulk was summed as native-endian words at even offsets (32-byte chunks), the
-    // tail starts at an even offset too: the two folded sums add directly.
-    let bulk = u16::from_be(fold64(a + b + c + d));
-    fold64(u64::from(bulk) + u64::from(data(rest)))
+    // tail starts at an even offset too: both are unfolded native sums and add directly.
+    u16::from_be(fold64(a + b + c + d + narrow_sum(rest)))
 }
 
 /// The sum of a piece that starts at an odd offset of the data it belongs to: its bytes
@@ -246,7 +380,44 @@ mod tests {
         assert_eq!(inc, finish(data(&h)));
     }
 
+    #[test]
+    fn wide_lanes_hold_a_full_block_of_ones() {
+        // All-0xff words are the largest each lane can take: one whole block of
+        // `WIDE_BLOCK` chunks must not overflow (65538 would), and a second block must start
+        // clean.
+        let bytes = vec![0xffu8; WIDE_BLOCK * 128 + 3 * 128 + 131];
+        for len in [WIDE_BLOCK * 128, bytes.len()] {
+            assert_eq!(data(&bytes[..len]), reference(&bytes[..len]), "len {len}");
+        }
+        let mut out = vec![0u8; bytes.len()];
+        assert_eq!(copy_and_sum(&mut out, &bytes), reference(&bytes));
+        assert_eq!(out, bytes);
+    }
+
     proptest! {
+        #[test]
+        fn dispatched_paths_match_rfc1071(
+            bytes in proptest::collection::vec(any::<u8>(), 0..4002),
+            len in 0usize..4000,
+            odd in any::<bool>(),
+        ) {
+            // Whatever clone the CPU picked (AVX-512, AVX2 or the baseline) and either side
+            // of `WIDE_MIN`, at an even or an odd address, against the 16-bit textbook loop.
+            let start = usize::from(odd).min(bytes.len());
+            let src = &bytes[start..(start + len).min(bytes.len())];
+            let want = reference(src);
+            prop_assert_eq!(data(src), want);
+            let mut out = vec![0x5au8; src.len() + 1];
+            let dst = &mut out[usize::from(!odd)..][..src.len()];
+            prop_assert_eq!(copy_and_sum(dst, src), want);
+            prop_assert_eq!(&*dst, src);
+            // The wide path on its own, below `WIDE_MIN` too (every remainder length).
+            prop_assert_eq!(u16::from_be(fold64(wide_sum(src))), want);
+            let mut out2 = vec![0u8; src.len()];
+            prop_assert_eq!(u16::from_be(fold64(wide_copy_and_sum(&mut out2, src))), want);
+            prop_assert_eq!(&out2[..], src);
+        }
+
         #[test]
         fn matches_reference(bytes in proptest::collection::vec(any::<u8>(), 0..3000)) {
             prop_assert_eq!(data(&bytes), reference(&bytes));
