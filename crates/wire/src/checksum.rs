@@ -23,30 +23,35 @@
 //! 64-byte loads, two `vpaddd`, two `vpsrld` and two `vpaddd` per 128 bytes, no widening
 //! shuffle; AVX2 does the same on `ymm` registers (not measured: this CPU takes the
 //! AVX-512 clone). `checksum` bench, Emerald Rapids, best of 7 runs of each build taken
-//! in turn while another benchmark ran on the other core, GB/s, inline code only
-//! before, after this path:
+//! in turn (another benchmark running on the other core), GB/s, before (inline code
+//! only) and after this path:
 //!
 //! | bytes | 20 | 64 | 128 | 256 | 576 | 1460 | 1500 | 9000 |
 //! | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-//! | before | 7.06 | 16.6 | 22.2 | 26.1 | 30.5 | 30.9 | 29.3 | 30.5 |
-//! | after | 6.99 | 15.8 | 21.7 | 29.5 | 47.0 | 69.3 | 68.0 | 92.5 |
+//! | before | 7.16 | 16.8 | 22.5 | 27.3 | 30.3 | 32.7 | 33.4 | 32.8 |
+//! | after | 7.03 | 15.8 | 22.3 | 29.7 | 47.1 | 69.9 | 68.5 | 93.7 |
 //!
-//! Under 256 bytes the code is the same as before plus one length test (folded away for a
-//! constant length such as ip4-input's 20-byte header); the 64-byte figure came out 5 %
-//! lower in each of three such comparisons. The wide path starts at 256 bytes because
-//! below it the call and the 32-lane reduction cost more than they save (scratch bench at
-//! 128 bytes: 15 GB/s against 20). Measured and not kept for the wide path (scratch
-//! bench, AVX-512 clone, 1460/9000 bytes; the kept form 82-85/106-108 there): each word's
-//! two halves added into one lane over 64-byte chunks, which LLVM turned into `vpmovzxwd`
-//! (a shuffle per 32 bytes), 62/75; the same over 128-byte chunks 74/86; the kept lanes
-//! widened to `u64` for the reduction instead of folded in 32 bits 73-77/104-108; the
-//! four-lane inline code compiled for AVX-512 26/29; 8 or 16 `u64` lanes of 32-bit words
-//! 18-21/25-29; 32-bit lanes counting carries with `overflowing_add` 9/9 (not
-//! vectorised). LLVM is sensitive to the loop's shape: the kept arithmetic over words
-//! built from four indexed bytes came out as byte shuffles (3 GB/s), and the halves
-//! added into one lane over `as_chunks` words ran at 8-14 GB/s from 576 bytes up (74
-//! over indexed bytes). After changing it, look for the `vpaddd`/`vpsrld` loop in the
-//! bench binary (`objdump -d`).
+//! Under 256 bytes the code is the same as before plus one length test, folded away for a
+//! constant length: ip4-input's machine code (20-byte header) is identical before and
+//! after, and ip4-forward measures the same (ip4-input 16.2-16.3 against 16.3-16.4
+//! clocks/packet). The 64-byte line is 6 % lower in each comparison, but etherparse's
+//! figure in the same binaries, its code untouched, fell more (13.0 to 9.6): the bench
+//! binary's layout, not the sum. End to end, tcp-bulk-memory (7 runs of each build in turn,
+//! best): 34.0 to 37.3 Gbit/s (ratio to smoltcp 1.56 to 1.69), recv-in-place 38.5 to 42.8.
+//!
+//! The wide path starts at 256 bytes because below it the call and the 32-lane reduction
+//! cost more than they save (scratch bench at 128 bytes: 15 GB/s against 20). Measured and
+//! not kept for the wide path (scratch bench, AVX-512 clone, 1460/9000 bytes; the kept form
+//! 82-85/106-108 there): each word's two halves added into one lane over 64-byte chunks,
+//! which LLVM turned into `vpmovzxwd` (a shuffle per 32 bytes), 62/75; the same over
+//! 128-byte chunks 74/86; the kept lanes widened to `u64` for the reduction instead of
+//! folded in 32 bits 73-77/104-108; the four-lane inline code compiled for AVX-512 26/29; 8
+//! or 16 `u64` lanes of 32-bit words 18-21/25-29; 32-bit lanes counting carries with
+//! `overflowing_add` 9/9 (not vectorised). LLVM is sensitive to the loop's shape: the kept
+//! arithmetic over words built from four indexed bytes came out as byte shuffles (3 GB/s),
+//! and the halves added into one lane over `as_chunks` words ran at 8-22 GB/s from 576
+//! bytes up (74 over indexed bytes). After changing it, look for the `vpaddd`/`vpsrld` loop
+//! in the bench binary (`objdump -d`).
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 
@@ -190,14 +195,23 @@ fn wide_copy_and_sum(dst: &mut [u8], src: &[u8]) -> u64 {
 
 /// Ones'-complement sum of `data` taken as big-endian 16-bit words, folded to 16 bits and not
 /// complemented. An odd final byte is padded with a zero byte, as RFC 1071 says.
-#[inline]
+///
+/// Always inlined, so the inliner judges the short-buffer code (`narrow_data`) at each
+/// call site as it judged this whole function before the wide path existed: inlined
+/// where it was (the TCP and IP header sums) rather than called for every header.
+#[inline(always)]
 pub fn data(data: &[u8]) -> u16 {
-    let sum = if data.len() < WIDE_MIN {
-        narrow_sum(data)
+    if data.len() < WIDE_MIN {
+        narrow_data(data)
     } else {
-        wide_sum(data)
-    };
-    u16::from_be(fold64(sum))
+        u16::from_be(fold64(wide_sum(data)))
+    }
+}
+
+/// [`data`] under [`WIDE_MIN`] bytes.
+#[inline]
+fn narrow_data(data: &[u8]) -> u16 {
+    u16::from_be(fold64(narrow_sum(data)))
 }
 
 /// Copies `src` into `dst` and returns the ones'-complement sum of the bytes, as
@@ -217,17 +231,25 @@ pub fn data(data: &[u8]) -> u16 {
 /// the source (then in L1): two passes. Forcing one pass (the destination made opaque
 /// per chunk with `black_box`, so the stores stay in the loop) measured the same in a
 /// scratch bench (39 against 40 GB/s at 1460 bytes, 51 both at 9000), so the plain loop
-/// is kept. `checksum-copy` now: 39.7 GB/s against 36.4 for `copy_from_slice` then the
-/// wide [`data`] (best of 7; 29.4 against 23.6 before the wide path).
+/// is kept. `checksum-copy` now: 41.1 GB/s against 37.2 for `copy_from_slice` then the
+/// wide [`data`] (best of 7; 30.0 against 24.2 before the wide path).
 ///
 /// # Panics
 /// If `dst` and `src` differ in length.
-#[inline]
+#[inline(always)]
 pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
     assert_eq!(dst.len(), src.len(), "copy_and_sum: lengths differ");
-    if src.len() >= WIDE_MIN {
-        return u16::from_be(fold64(wide_copy_and_sum(dst, src)));
+    if src.len() < WIDE_MIN {
+        narrow_copy_and_sum(dst, src)
+    } else {
+        u16::from_be(fold64(wide_copy_and_sum(dst, src)))
     }
+}
+
+/// [`copy_and_sum`] under [`WIDE_MIN`] bytes (same length checked by the caller): the
+/// four lanes of [`narrow_sum`] over 32-byte chunks, each copied as it is summed.
+#[inline]
+fn narrow_copy_and_sum(dst: &mut [u8], src: &[u8]) -> u16 {
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
     let mut dch = dst.chunks_exact_mut(32);
     let mut sch = src.chunks_exact(32);
