@@ -78,9 +78,9 @@ fn ne32(b: &[u8], at: usize) -> u64 {
 
 /// From this many bytes on, [`data`] and [`copy_and_sum`] take the dispatched wide path
 /// ([`wide_sum`], [`wide_copy_and_sum`]); shorter buffers stay on the inline four-lane code
-/// ([`narrow_sum`]), which the wide path loses to below ~200 bytes (its call through the
-/// dispatch pointer and its 32-lane reduction) and which folds to straight-line code for a
-/// constant length such as an IPv4 header's 20 bytes.
+/// ([`narrow_sum`]), which the wide path loses to at 128 bytes and beats at 256 (its call
+/// through the dispatch pointer and its 32-lane reduction cost) and which folds to
+/// straight-line code for a constant length such as an IPv4 header's 20 bytes.
 const WIDE_MIN: usize = 256;
 
 /// How many 128-byte chunks [`wide_sum`] adds into its 32-bit lanes before it reduces them:
