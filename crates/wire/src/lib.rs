@@ -20,7 +20,9 @@
 //!   constructor, every accessor, `Repr::parse` and the emit round trip. The cargo-fuzz
 //!   targets in `fuzz/` and the corpus replay test in `tests/fuzz_corpus.rs` both call it.
 //!
-//! Nothing here allocates, and nothing here uses `unsafe`.
+//! Nothing here allocates, and our code here uses no `unsafe`: the checksum's choice of
+//! AVX-512, AVX2 or baseline code at run time comes from the `multiversion` crate, whose
+//! generated dispatcher (a cached function pointer) is the only `unsafe` in the crate.
 
 #![forbid(unsafe_code)]
 
