@@ -228,6 +228,24 @@ struct Slot {
     scheduled: Option<Instant>,
     /// In the `dirty` queue (may have segments to send).
     dirty: bool,
+    /// `Readable` / `Writable` events of this connection waiting in `events`
+    /// ([`QUEUED_READABLE`], [`QUEUED_WRITABLE`]): another one is not queued behind them.
+    queued: u8,
+}
+
+/// [`Slot::queued`]: a `Readable` event waits in the endpoint's queue.
+const QUEUED_READABLE: u8 = 1;
+/// [`Slot::queued`]: a `Writable` event waits in the endpoint's queue.
+const QUEUED_WRITABLE: u8 = 2;
+
+/// The [`Slot::queued`] bit of a readiness event (0 for the others, which are queued
+/// every time: they happen once per connection).
+fn queued_bit(ev: Event) -> u8 {
+    match ev {
+        Event::Readable => QUEUED_READABLE,
+        Event::Writable => QUEUED_WRITABLE,
+        Event::Connected | Event::Closed(_) => 0,
+    }
 }
 
 /// Many TCP connections and listeners behind one sans-IO interface.
@@ -802,6 +820,7 @@ impl Endpoint {
                     owned: false,
                     scheduled: None,
                     dirty: false,
+                    queued: 0,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -812,6 +831,7 @@ impl Endpoint {
         s.listener = listener;
         s.owned = owned;
         s.scheduled = None;
+        s.queued = 0;
         self.table.insert(tuple, index);
         ConnectionHandle {
             index,
@@ -856,7 +876,12 @@ impl Endpoint {
                 Event::Closed(_) => closed = true,
                 _ => {}
             }
-            if slot.owned {
+            // Readiness is a state, not a count: while one `Readable` (or `Writable`)
+            // of this connection waits in the queue, the application has not looked yet
+            // and another says nothing new. A bulk receiver queued one per segment.
+            let bit = queued_bit(ev);
+            if slot.owned && slot.queued & bit == 0 {
+                slot.queued |= bit;
                 self.events.push_back((h, ev));
             }
         }
@@ -1013,8 +1038,74 @@ impl Endpoint {
     }
 
     /// The next application event: `(connection, event)`. Events of connections not yet
-    /// accepted are not reported.
+    /// accepted are not reported. A connection has at most one `Readable` and one
+    /// `Writable` waiting: readiness that arises again before the first is taken is
+    /// already reported by it (read or write until "would block" on each).
     pub fn poll_event(&mut self) -> Option<(ConnectionHandle, Event)> {
-        self.events.pop_front()
+        let (h, ev) = self.events.pop_front()?;
+        // The slot's bit is cleared only for its current connection (an event of a
+        // released one leaves its successor's alone).
+        if let Some(s) = self
+            .slots
+            .get_mut(h.index as usize)
+            .filter(|s| s.generation == h.generation)
+        {
+            s.queued &= !queued_bit(ev);
+        }
+        Some((h, ev))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Moves every segment `from` has to send into `to`; returns how many.
+    fn deliver(now: Instant, from: &mut Endpoint, to: &mut Endpoint) -> usize {
+        let mut buf = Vec::new();
+        let mut n = 0;
+        while let Some(t) = from.poll_transmit(now, &mut buf) {
+            let tuple = FourTuple {
+                local: t.tuple.remote,
+                remote: t.tuple.local,
+            };
+            to.handle_segment(now, tuple, &t.repr, &buf);
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn readiness_events_wait_once_per_connection() {
+        let (mut a, mut b) = (
+            Endpoint::new(EndpointConfig::default()),
+            Endpoint::new(EndpointConfig::default()),
+        );
+        let (la, lb): (SocketAddr, SocketAddr) = (
+            "10.0.0.1:1000".parse().unwrap(),
+            "10.0.0.2:80".parse().unwrap(),
+        );
+        b.listen(lb, 4).unwrap();
+        let now = 1_000_000_000;
+        let ha = a.connect(now, la, lb).unwrap();
+        for _ in 0..3 {
+            deliver(now, &mut a, &mut b);
+            deliver(now, &mut b, &mut a);
+        }
+        let hb = b.accept(lb).expect("established");
+        while a.poll_event().is_some() {}
+        while b.poll_event().is_some() {}
+        // Several data segments before the application looks: one Readable.
+        assert_eq!(a.send(ha, &[7; 10_000]), Ok(10_000));
+        assert!(deliver(now, &mut a, &mut b) > 1);
+        assert_eq!(b.poll_event(), Some((hb, Event::Readable)));
+        assert_eq!(b.poll_event(), None);
+        // Taken: the next arrival queues a new one.
+        let mut sink = [0u8; 65536];
+        assert!(matches!(b.recv(hb, &mut sink), Ok(Some(n)) if n > 1460));
+        deliver(now, &mut b, &mut a);
+        assert!(deliver(now, &mut a, &mut b) > 0);
+        assert_eq!(b.poll_event(), Some((hb, Event::Readable)));
+        assert_eq!(b.poll_event(), None);
     }
 }
