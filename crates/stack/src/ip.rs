@@ -186,6 +186,68 @@ fn write_ip_header(
     Ok(ip_len)
 }
 
+/// The TCP header length of a segment [`usual_headers`] can write: no urgent data and
+/// no options but timestamps (written NOP, NOP, TS as `TcpRepr::emit` does), which is
+/// every segment after the handshake unless it carries SACK blocks.
+#[inline]
+fn usual_tcp_header_len(r: &TcpRepr) -> Option<usize> {
+    let plain = r.max_seg_size.is_none()
+        && r.window_scale.is_none()
+        && !r.sack_permitted
+        && r.sack_ranges[0].is_none()
+        && r.urgent_at == 0;
+    plain.then_some(if r.timestamp.is_some() { 32 } else { 20 })
+}
+
+/// Writes the IPv4 header (no options, DF, TTL 64, as [`write_ip_header`] does) and the
+/// TCP header of `r` ([`usual_tcp_header_len`] bytes) into `hdr`, for a packet of
+/// `total_len` bytes whose payload sums to `payload_sum` (already in place after `hdr`).
+/// Each header is a handful of 32-bit words computed from the values, stored whole, and
+/// the checksums are the same words' sums: nothing written is read back.
+#[inline]
+fn usual_headers(
+    hdr: &mut [u8],
+    ident: u16,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    r: &TcpRepr,
+    total_len: u16,
+    payload_sum: u16,
+) {
+    let (s, d) = (src.to_bits(), dst.to_bits());
+    let halves = |w: u32| u64::from(w >> 16) + u64::from(w & 0xffff);
+    let fold = |acc: u64| checksum::combine(&[acc as u16, (acc >> 16) as u16, (acc >> 32) as u16]);
+    let ip0 = 0x4500_0000 | u32::from(total_len);
+    let ip1 = u32::from(ident) << 16 | 0x4000;
+    let ttl_proto = 64 << 24 | u32::from(u8::from(IpProtocol::Tcp)) << 16;
+    let addrs = halves(s) + halves(d);
+    let ip_sum = checksum::finish(fold(halves(ip0) + halves(ip1) + halves(ttl_proto) + addrs));
+    let hl = hdr.len() - IP4;
+    let t0 = u32::from(r.src_port) << 16 | u32::from(r.dst_port);
+    let t1 = r.seq_number.0 as u32;
+    let t2 = r.ack_number.0 as u32;
+    let t3 = ((hl as u32 / 4) << 28) | u32::from(r.flags.bits()) << 16 | u32::from(r.window_len);
+    let (ts0, ts1) = r.timestamp.unwrap_or((0, 0));
+    let opts = if hl == 32 {
+        halves(0x0101_080a) + halves(ts0) + halves(ts1)
+    } else {
+        0
+    };
+    let pseudo = addrs + u64::from(u8::from(IpProtocol::Tcp)) + u64::from(total_len) - IP4 as u64;
+    let tcp_sum = checksum::finish(fold(
+        pseudo + halves(t0) + halves(t1) + halves(t2) + halves(t3) + opts + u64::from(payload_sum),
+    ));
+    let ip2 = ttl_proto | u32::from(ip_sum);
+    let t4 = u32::from(tcp_sum) << 16;
+    let mut words = [0u32; 13];
+    words[..9].copy_from_slice(&[ip0, ip1, ip2, s, d, t0, t1, t2, t3]);
+    words[9..].copy_from_slice(&[t4, 0x0101_080a, ts0, ts1]);
+    let n = hdr.len() / 4;
+    for (o, w) in hdr.chunks_exact_mut(4).zip(&words[..n]) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+}
+
 /// Clamps the TCP MSS of `endpoint` to fit `mtu` (IPv4 and TCP headers off; the endpoint
 /// takes IPv6's 20 extra header bytes off for IPv6 connections).
 pub(crate) fn clamp_mss(mtu: u16, endpoint: &mut EndpointConfig) {
@@ -597,6 +659,10 @@ impl IpHost {
         out: &mut [u8],
     ) -> Option<usize> {
         let (src, dst) = (t.tuple.local.ip(), t.tuple.remote.ip());
+        if let (IpAddr::V4(s), IpAddr::V4(d), Some(hl)) = (src, dst, usual_tcp_header_len(&t.repr))
+        {
+            return self.emit_tcp4_usual(t, slot, s, d, hl, out);
+        }
         // The option layout is worked out once here (`header_len` computes it).
         let hl = t.repr.header_len();
         let ip_len = if dst.is_ipv4() { IP4 } else { IP6 };
@@ -642,6 +708,73 @@ impl IpHost {
         t.repr
             .emit_with_payload_sum(&mut TcpPacket::new_unchecked(&mut seg[..]), &ph, sum);
         Some(at + l4_len)
+    }
+
+    /// [`emit_tcp`](Self::emit_tcp) for the segment of almost every IPv4 packet after the
+    /// handshake ([`usual_tcp_header_len`]): both headers are computed as 32-bit words
+    /// and stored whole, their checksums summed from the same words ([`usual_headers`]).
+    /// The general path built an `Ipv4Repr` and a `TcpRepr` layout, wrote the fields a
+    /// byte or two at a time and read the TCP header back to sum it (loads wider than the
+    /// stores that had just written it, which cannot be forwarded), and summed the
+    /// pseudo-header apart. Debug builds check every header against that path.
+    fn emit_tcp4_usual(
+        &mut self,
+        t: &crate::Transmit,
+        slot: Option<u32>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        hl: usize,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let (a, b) = self.endpoint.segment_payload(slot, &t.repr);
+        let l4_len = hl + a.len() + b.len();
+        let len = IP4 + l4_len;
+        if len > usize::from(self.config.mtu) {
+            if a.len() + b.len() > 0 {
+                // As in the general path: a local PMTU signal.
+                let mss = usize::from(self.config.mtu).saturating_sub(IP4 + 20) as u16;
+                self.endpoint.handle_path_mtu(t.tuple, mss);
+            }
+            self.count(DropReason::TooBig);
+            return None;
+        }
+        let Some(pkt) = out.get_mut(..len) else {
+            self.count(DropReason::TooBig);
+            return None;
+        };
+        self.ident = self.ident.wrapping_add(1);
+        let (hdr, seg) = pkt.split_at_mut(IP4 + hl);
+        let (to_a, to_b) = seg.split_at_mut(a.len());
+        let sum_a = checksum::copy_and_sum(to_a, a);
+        let mut sum_b = checksum::copy_and_sum(to_b, b);
+        if a.len() % 2 == 1 {
+            sum_b = checksum::at_odd_offset(sum_b);
+        }
+        let payload_sum = checksum::combine(&[sum_a, sum_b]);
+        usual_headers(hdr, self.ident, src, dst, &t.repr, len as u16, payload_sum);
+        #[cfg(debug_assertions)]
+        {
+            let mut check = pkt.to_vec();
+            let mut ident = self.ident.wrapping_sub(1);
+            let (s, d) = (IpAddr::V4(src), IpAddr::V4(dst));
+            let at = write_ip_header(
+                self.config.mtu,
+                &mut ident,
+                s,
+                d,
+                IpProtocol::Tcp,
+                l4_len,
+                &mut check,
+            );
+            assert_eq!(at, Ok(IP4));
+            t.repr.emit_with_payload_sum(
+                &mut TcpPacket::new_unchecked(&mut check[IP4..]),
+                &PseudoHeader::V4 { src, dst },
+                payload_sum,
+            );
+            assert_eq!(&check[..], &pkt[..], "usual headers differ from wire's");
+        }
+        Some(len)
     }
 
     fn emit_udp(
