@@ -403,13 +403,24 @@ impl Interface {
         let halves = |w: u32| u64::from(w >> 16) + u64::from(w & 0xffff);
         let sum = halves(w0) + halves(w1) + halves(w2) + halves(src) + halves(dst);
         let folded = wire::checksum::combine(&[sum as u16, (sum >> 16) as u16]);
-        (usual && folded == 0xffff).then(|| {
+        let r = (usual && folded == 0xffff).then(|| {
             (
                 Ipv4Addr::from_bits(src),
                 Ipv4Addr::from_bits(dst),
                 &ip[IP4..total],
             )
-        })
+        });
+        #[cfg(debug_assertions)]
+        if let Some((s, d, l4)) = r {
+            // Every test's frames: the general way agrees on what it would deliver.
+            let p = Ipv4Packet::new_checked(ip).expect("usual frame: checked view");
+            let repr = Ipv4Repr::parse(&p, true).expect("usual frame: header parses");
+            assert!(!repr.more_frags && repr.frag_offset == 0 && p.header_len() == IP4);
+            assert_eq!((repr.src_addr, repr.dst_addr), (s, d));
+            assert_eq!((repr.protocol, p.payload()), (IpProtocol::Tcp, l4));
+            assert!(self.is_our_v4(d) && EthernetFrame::new_checked(frame).is_ok());
+        }
+        r
     }
 
     fn handle_arp(&mut self, payload: &[u8]) {
