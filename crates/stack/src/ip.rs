@@ -268,12 +268,23 @@ fn usual_headers(
     ));
     let ip2 = ttl_proto | u32::from(ip_sum);
     let t4 = u32::from(tcp_sum) << 16;
-    let mut words = [0u32; 13];
-    words[..9].copy_from_slice(&[ip0, ip1, ip2, s, d, t0, t1, t2, t3]);
-    words[9..].copy_from_slice(&[t4, 0x0101_080a, ts0, ts1]);
-    let n = hdr.len() / 4;
-    for (o, w) in hdr.chunks_exact_mut(4).zip(&words[..n]) {
-        o.copy_from_slice(&w.to_be_bytes());
+    // Stored straight into the packet, two words per 8-byte store. Gathered into an array
+    // first, the words were copied out with 16-byte loads that their 4-byte stores could
+    // not forward (perf annotate: a quarter of `poll_transmit`); one 4-byte store per
+    // word was slower still (tcp-bulk-memory 41.6 against 42.6 Gbit/s, median of 10, and
+    // 42.0 for the array).
+    let pair = |hi: u32, lo: u32| (u64::from(hi) << 32 | u64::from(lo)).to_be_bytes();
+    let Some((h, rest)) = hdr.split_first_chunk_mut::<40>() else {
+        return;
+    };
+    h[..8].copy_from_slice(&pair(ip0, ip1));
+    h[8..16].copy_from_slice(&pair(ip2, s));
+    h[16..24].copy_from_slice(&pair(d, t0));
+    h[24..32].copy_from_slice(&pair(t1, t2));
+    h[32..40].copy_from_slice(&pair(t3, t4));
+    if let Some(o) = rest.first_chunk_mut::<12>() {
+        o[..4].copy_from_slice(&0x0101_080a_u32.to_be_bytes());
+        o[4..].copy_from_slice(&pair(ts0, ts1));
     }
 }
 
