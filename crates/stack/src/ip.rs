@@ -299,17 +299,6 @@ pub(crate) fn clamp_mss(mtu: u16, endpoint: &mut EndpointConfig) {
     }
 }
 
-/// The destination address of an IP packet we wrote (version from the first nibble).
-pub(crate) fn packet_dst(pkt: &[u8]) -> Option<IpAddr> {
-    if pkt.first()? >> 4 == 4 {
-        let a: [u8; 4] = pkt.get(16..20)?.try_into().ok()?;
-        Some(IpAddr::V4(Ipv4Addr::from(a)))
-    } else {
-        let a: [u8; 16] = pkt.get(24..40)?.try_into().ok()?;
-        Some(IpAddr::V6(Ipv6Addr::from(a)))
-    }
-}
-
 impl IpHost {
     /// A new host. The TCP MSS is clamped to the MTU (IPv4 and TCP headers off).
     pub fn new(mut config: IpHostConfig) -> Self {
@@ -685,41 +674,45 @@ impl IpHost {
     /// hold [`max_packet_len`](Self::max_packet_len) bytes; a packet that does not fit is
     /// dropped (`TooBig`). Call until `None` after every input.
     pub fn poll_transmit(&mut self, now: Instant, out: &mut [u8]) -> Option<usize> {
-        self.poll_transmit_with(now, out, |_| None)
+        self.poll_transmit_with(now, out, |_| None).map(|(n, _)| n)
     }
 
     /// [`poll_transmit`](Self::poll_transmit) where `source` picks the source address of a
-    /// UDP datagram from an unbound socket to the given destination.
+    /// UDP datagram from an unbound socket to the given destination; also gives the
+    /// packet's destination (for the link layer's next hop).
     pub(crate) fn poll_transmit_with(
         &mut self,
         now: Instant,
         out: &mut [u8],
         source: impl Fn(IpAddr) -> Option<IpAddr>,
-    ) -> Option<usize> {
+    ) -> Option<(usize, IpAddr)> {
         loop {
             if self.udp.has_transmit() {
                 let mut scratch = core::mem::take(&mut self.scratch);
                 scratch.resize(usize::from(self.config.mtu), 0);
                 let t = self.udp.poll_transmit(&mut scratch);
-                let r = t.and_then(|t| self.emit_udp(t, &scratch, out, &source));
+                let r = t.and_then(|t| {
+                    let dst = t.remote.ip();
+                    Some((self.emit_udp(t, &scratch, out, &source)?, dst))
+                });
                 self.scratch = scratch;
                 match r {
-                    Some(n) => return self.sent(n),
+                    Some((n, dst)) => return self.sent(n, dst),
                     None => continue,
                 }
             }
             let mut t = crate::Transmit::blank();
             let slot = self.endpoint.poll_segment(now, &mut t)?;
             match self.emit_tcp(&t, slot, out) {
-                Some(n) => return self.sent(n),
+                Some(n) => return self.sent(n, t.tuple.remote.ip()),
                 None => continue,
             }
         }
     }
 
-    fn sent(&mut self, n: usize) -> Option<usize> {
+    fn sent(&mut self, n: usize, dst: IpAddr) -> Option<(usize, IpAddr)> {
         self.stats.tx_packets += 1;
-        Some(n)
+        Some((n, dst))
     }
 
     /// Writes the IP header of a packet with `l4_len` transport bytes; returns the

@@ -41,7 +41,7 @@ use wire::ndisc::{NdiscRepr, NeighborFlags};
 use wire::{EtherType, IpProtocol};
 
 use crate::endpoint::{Endpoint, EndpointConfig};
-use crate::ip::{clamp_mss, packet_dst, IpArrival, IpHost, IpHostConfig};
+use crate::ip::{clamp_mss, IpArrival, IpHost, IpHostConfig};
 use crate::udp::{UdpConfig, UdpTable};
 use crate::{Instant, SECONDS};
 
@@ -1002,16 +1002,32 @@ impl Interface {
                 None => &mut [],
             };
             let (config, link_local) = (&self.config, self.link_local);
-            let n = self
+            let (n, dst) = self
                 .ip
                 .poll_transmit_with(now, ip_out, |d| source_for(config, link_local, d))?;
-            let Some(dst) = packet_dst(&out[ETH..ETH + n]) else {
-                continue;
+            // The destination sent to last goes to the same MAC while the neighbour cache
+            // is unchanged (the route choice depends only on the configuration).
+            let (mac, ethertype) = match dst {
+                IpAddr::V4(d) => {
+                    let mac = match self.neighbors.last_dst_v4(d) {
+                        Some(mac) => mac,
+                        None => {
+                            let Some(mac) = self.resolve(now, dst, &out[ETH..ETH + n]) else {
+                                continue;
+                            };
+                            self.neighbors.note_dst_v4(d, mac);
+                            mac
+                        }
+                    };
+                    (mac, EtherType::Ipv4)
+                }
+                IpAddr::V6(_) => {
+                    let Some(mac) = self.resolve(now, dst, &out[ETH..ETH + n]) else {
+                        continue;
+                    };
+                    (mac, EtherType::Ipv6)
+                }
             };
-            let Some(mac) = self.resolve(now, dst, &out[ETH..ETH + n]) else {
-                continue;
-            };
-            let ethertype = ip_ethertype(&out[ETH..]);
             self.eth_header(out, mac, ethertype);
             self.tx_frames += 1;
             return Some(ETH + n);

@@ -56,6 +56,10 @@ pub(crate) struct NeighborCache {
     /// neighbour (the gateway, or the peer of a connection), and this spares them the hash
     /// lookup. Cleared whenever an entry is learned or removed.
     last: Option<(IpAddr, [u8; 6])>,
+    /// The IPv4 destination (not next hop) the interface last sent to and its next hop's
+    /// MAC, noted by the interface after a resolution ([`note_dst_v4`](Self::note_dst_v4))
+    /// so that the next packet to it skips the route choice too. Cleared with `last`.
+    last_dst: Option<(Ipv4Addr, [u8; 6])>,
 }
 
 impl NeighborCache {
@@ -65,6 +69,7 @@ impl NeighborCache {
             retries: VecDeque::new(),
             held_bytes: 0,
             last: None,
+            last_dst: None,
         }
     }
 
@@ -82,6 +87,19 @@ impl NeighborCache {
             Some((IpAddr::V4(last), mac)) if last == ip => Some(mac),
             _ => None,
         }
+    }
+
+    /// The MAC that IPv4 destination `dst` went to last, while no entry has changed since.
+    pub(crate) fn last_dst_v4(&self, dst: Ipv4Addr) -> Option<[u8; 6]> {
+        match self.last_dst {
+            Some((last, mac)) if last == dst => Some(mac),
+            _ => None,
+        }
+    }
+
+    /// Notes that IPv4 destination `dst` resolved to `mac` (see `last_dst`).
+    pub(crate) fn note_dst_v4(&mut self, dst: Ipv4Addr, mac: [u8; 6]) {
+        self.last_dst = Some((dst, mac));
     }
 
     /// Looks `ip` up; when unknown, holds `packet` (an IP packet) for it.
@@ -122,6 +140,7 @@ impl NeighborCache {
             return VecDeque::new();
         }
         self.last = None;
+        self.last_dst = None;
         let e = self.entries.entry(ip).or_default();
         e.mac = Some(mac);
         e.tries = 0;
@@ -162,6 +181,7 @@ impl NeighborCache {
                 self.held_bytes -= e.pending_bytes;
                 self.entries.remove(&ip);
                 self.last = None;
+                self.last_dst = None;
                 continue;
             }
             e.tries += 1;
