@@ -72,6 +72,14 @@ impl RecvBuffer {
         }
     }
 
+    /// Appends bytes that start at RCV.NXT and fit the window while no out-of-order range
+    /// is held: what [`insert`](Self::insert) does with them, without its trimming and
+    /// queue walks (the caller checked those conditions and advances RCV.NXT).
+    pub(crate) fn append_in_order(&mut self, payload: &[u8]) {
+        debug_assert!(self.ooo.is_empty());
+        super::send::append(&mut self.data, payload);
+    }
+
     /// Takes the part of `payload` (starting at `seq`) that lies in `[*rcv_nxt, wnd_end)`;
     /// advances `*rcv_nxt` over what became contiguous.
     pub(crate) fn insert(
