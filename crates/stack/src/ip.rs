@@ -840,11 +840,17 @@ impl IpHost {
         let (hdr, seg) = pkt.split_at_mut(IP4 + hl);
         let (to_a, to_b) = seg.split_at_mut(a.len());
         let sum_a = checksum::copy_and_sum(to_a, a);
-        let mut sum_b = checksum::copy_and_sum(to_b, b);
-        if a.len() % 2 == 1 {
-            sum_b = checksum::at_odd_offset(sum_b);
-        }
-        let payload_sum = checksum::combine(&[sum_a, sum_b]);
+        // The second half is empty unless the segment wraps the send buffer's ring: no
+        // call for it then (the short-buffer path is out of line).
+        let payload_sum = if b.is_empty() {
+            sum_a
+        } else {
+            let mut sum_b = checksum::copy_and_sum(to_b, b);
+            if a.len() % 2 == 1 {
+                sum_b = checksum::at_odd_offset(sum_b);
+            }
+            checksum::combine(&[sum_a, sum_b])
+        };
         usual_headers(hdr, self.ident, src, dst, &t.repr, len as u16, payload_sum);
         #[cfg(debug_assertions)]
         {
