@@ -153,6 +153,10 @@ impl Connection {
     }
 
     /// New data (and FIN) at SND.NXT within min(cwnd, SND.WND).
+    // `send_new`, `segment_at` and `build` are inlined into the send path: three calls
+    // per segment, each spilling and reloading the connection's fields, cost 1% of
+    // tcp-bulk-memory (median of 10: 45.47 -> 46.04 Gbit/s inlined).
+    #[inline(always)]
     fn send_new(&mut self, now: Instant, out: &mut TcpRepr) -> bool {
         let flight = (self.snd_nxt - self.snd_una).max(0) as usize;
         let wnd = self.snd_wnd.min(self.cc.cwnd) as usize;
@@ -188,6 +192,7 @@ impl Connection {
 
     /// A data/FIN segment at `seq` of at most `room` bytes (and one MSS); its payload is
     /// what the send buffer holds from `seq` on ([`segment_payload`](Self::segment_payload)).
+    #[inline(always)]
     pub(super) fn segment_at(
         &mut self,
         now: Instant,
@@ -245,6 +250,7 @@ impl Connection {
     }
 
     /// Fills the header of an outgoing segment: ACK, window, options.
+    #[inline(always)]
     fn build(&mut self, now: Instant, seq: Seq, flags: TcpFlags, len: usize, r: &mut TcpRepr) {
         let syn = flags.contains(TcpFlags::SYN);
         self.bare(seq, flags, r);
