@@ -983,6 +983,9 @@ impl Endpoint {
     /// The payload of a segment [`poll_segment`](Self::poll_segment) returned, as two
     /// slices; empty for a control segment (or a connection already released, which
     /// sends none).
+    // Inlined (as `after_transmit`): called once per segment sent; out of line they cost
+    // 1% of tcp-bulk-memory (median of 10, twice: 45.9 -> 46.4 Gbit/s inlined).
+    #[inline(always)]
     pub(crate) fn segment_payload(&self, slot: Option<u32>, repr: &TcpRepr) -> (&[u8], &[u8]) {
         if repr.payload_len == 0 {
             return (&[], &[]);
@@ -993,6 +996,7 @@ impl Endpoint {
         }
     }
 
+    #[inline(always)]
     fn after_transmit(&mut self, index: u32) {
         let slot = &mut self.slots[index as usize];
         if let Some(conn) = slot.conn.as_ref() {
