@@ -4,16 +4,18 @@
 //! same run. Both sides get 256 KiB socket buffers and window scaling; frames go straight
 //! from one stack to the other (no loss), on a virtual clock.
 //!
-//! Where uplane's time goes (perf, cpu-clock, `TCP_BULK_ONLY_UPLANE=1`, after the send
-//! path lost its scratch copy and its store-forwarding stalls): about a quarter in the
-//! application's copies into the send buffer and out of the receive buffer (glibc
-//! memmove), 15-17% copying each payload from the send buffer into its frame while
-//! summing it (`wire::checksum::copy_and_sum`), 14-16% verifying the checksum on
-//! receive, and the rest (~40%) spread over header building and parsing, ACK and window
-//! processing, the endpoint's lookups and timers, none above 3-4%. Both stacks do the
-//! same copies and checksums (SSE2: the baseline target; `wire` has no `unsafe` for
-//! AVX2 dispatch), so those ~57% bound the ratio: even free protocol work would leave it
-//! near 2.5 with this copy API.
+//! Where uplane's time goes (perf, cpu-clock, `TCP_BULK_ONLY_UPLANE=1`, after receive
+//! header prediction, word-wise IPv4/TCP headers on both paths and one queued readiness
+//! event per connection): 44% in glibc memmove, of which the application's copies into
+//! the send buffer ~16% and out of the receive buffer ~13%, the copy inside
+//! `wire::checksum::copy_and_sum` into each frame ~10%, the receive buffer's append ~5%;
+//! 10% summing in `copy_and_sum` and 9% verifying the checksum on receive. The rest
+//! (~33%) is protocol work: the send path inlined into `Interface::poll_transmit` 13.5%
+//! and `Connection::send_at_nxt` 3.7%; on receive `IpHost::handle_tcp4` 3.6%,
+//! `Interface::handle_frame` 2.9%, `Endpoint::after` 2.3%, `Connection::handle_segment`
+//! 1.9%; nothing else above 2%. Both stacks do the same copies and checksums (AVX-512
+//! where the CPU has it), so those ~64% of the time bound the ratio: even free protocol
+//! work would leave it near 3 with this copy API.
 //!
 //! That bound is measured in the run and printed as `limit:` ([`copies_once`]): the same
 //! bytes through the same buffers with only the copies and checksums, no protocol. Its
