@@ -2,11 +2,12 @@
 //! over a [`Stack`] that a thread drives on a link ([`Phy`]).
 //!
 //! This module is the one place in the crate that reads a clock and starts a thread: the
-//! sans-IO core below stays free of both. [`Net::spawn`] starts the driver thread, which
-//! reads frames from the [`Phy`], runs timers, sends what the stack has to send and wakes
-//! blocked callers (and tokio tasks, with the `tokio` feature: [`tokio`]). A socket call
-//! takes the stack's lock, tries the non-blocking operation, sends what it produced, and
-//! when it would block waits on a condition variable until the driver reports progress.
+//! sans-IO core below stays free of both. [`Net::spawn`] starts the driver thread (and, for
+//! a link with a [`Phy::kicker`], the kick thread), which reads frames from the [`Phy`],
+//! runs timers, sends what the stack has to send and wakes blocked callers (and tokio
+//! tasks, with the `tokio` feature: [`tokio`]). A socket call takes the stack's lock, tries
+//! the non-blocking operation, sends what it produced, and when it would block waits on a
+//! condition variable until the driver reports progress.
 //!
 //! The driver polls the link: while frames arrive it loops without sleeping; when the link
 //! is idle it sleeps until the next timer or [`NetConfig::idle_sleep`], whichever comes
@@ -14,30 +15,34 @@
 //!
 //! A link with a transmit ring ([`Phy::send_in_place`], [`Phy::kicker`]: AF_PACKET) has
 //! frames built straight into its ring slots under the lock, and the system call that makes
-//! the kernel send them is made by the driver thread alone, outside the lock: a socket call
-//! fills the ring and wakes the driver, which kicks while the caller goes on filling (on
-//! veth that kick runs the peer's whole receive path, most of the sender's time).
-//! tcp-veth, same binary, both ways alternating (load ~3.6): uplane 4.88-5.02 -> 5.16-5.35
-//! Gbit/s; with the machine busier (load ~5.5) user CPU for 3 x 400 MiB 0.50-0.64 ->
-//! 0.30-0.42 s (two copies per frame fewer: no staging buffer, no pool buffer).
+//! the kernel send them is made by a thread of its own, the kick thread, outside the lock:
+//! a flush (a socket call's, or the driver's round) wakes it, it kicks while the driver and
+//! the callers build the next frames, and after a kick that sent something it wakes the
+//! driver (ring room is free, and on veth the peer's replies are already in the rx ring).
+//! On veth the kick runs the peer's whole receive path, most of the sender's time, so the
+//! stack's work and the kernel's now overlap on two cores instead of taking turns on one.
+//! tcp-veth, uplane only, six alternating pairs of three runs: 4.60-5.86 -> 4.96-7.29
+//! Gbit/s; the bench's ratio to the kernel sender 0.77-0.88 (seven runs) -> 0.86-1.01 (three)
+//! on the same day. Before, the driver kicked between its rounds (two copies per frame
+//! fewer than with a staging buffer: uplane 4.88-5.02 -> 5.16-5.35 Gbit/s then).
 //!
-//! Where tcp-veth's sender time goes now (perf cpu-clock, uplane only): ~84% in the
-//! kernel, nearly all of it the driver's kick (per frame: skb allocation and copy out of
-//! the ring, veth, and the receiver's whole TCP input in the same softirq); the stack's
-//! user time is ~16% (the payload copy with its checksum, the copy into the send buffer,
-//! frame building). The writer thread waits most of the time; the driver is the
+//! Where tcp-veth's sender time went while the driver kicked (perf cpu-clock, uplane only):
+//! ~84% in the kernel, nearly all of it the driver's kick (per frame: skb allocation and
+//! copy out of the ring, veth, and the receiver's whole TCP input in the same softirq); the
+//! stack's user time is ~16% (the payload copy with its checksum, the copy into the send
+//! buffer, frame building). The writer thread waits most of the time; the driver is the
 //! bottleneck (~70% kicking, ~20% receiving ACKs and building frames, ~10% parked waiting
-//! for ACKs, which the rx ring hands over when a block retires: the 1 ms timeout, since
-//! the Linux receiver ACKs only every ~35 segments here). Measured and not kept (noisy
-//! machine, one core taken by another job): letting the socket caller woken by an ACK
-//! build the frames so the driver only kicks (driver built 105k instead of 265k of 290k
-//! frames per 400 MiB; no change in Gbit/s, since on one free core the total CPU is what
-//! counts); a 30 µs idle sleep instead of 200 µs (no change beyond noise); 4 or 16 KiB
-//! rx blocks (no gain seen: at ~10k ACKs/s even a 4 KiB block, ~28 ACKs, fills slower
-//! than the timeout); tx frames not 4 KiB apart, so that their headers do not share
-//! cache sets (1600 B in 64 KiB blocks: the hot spot in the kernel's `packet_sendmsg` 560
-//! -> 381 samples; 4160 B in 128 KiB blocks: `packet_lookup_frame` 119 -> 16 samples but
-//! that hot spot unchanged; CPU time and Gbit/s within noise either way).
+//! for ACKs, which the rx ring hands over when a block retires: the 1 ms timeout, since the
+//! Linux receiver ACKs only every ~35 segments here). Measured and not kept (noisy machine,
+//! one core taken by another job): letting the socket caller woken by an ACK build the
+//! frames so the driver only kicks (driver built 105k instead of 265k of 290k frames per
+//! 400 MiB; no change in Gbit/s, since on one free core the total CPU is what counts); a 30
+//! µs idle sleep instead of 200 µs (no change beyond noise); 4 or 16 KiB rx blocks (no gain
+//! seen: at ~10k ACKs/s even a 4 KiB block, ~28 ACKs, fills slower than the timeout); tx
+//! frames not 4 KiB apart, so that their headers do not share cache sets (1600 B in 64 KiB
+//! blocks: the hot spot in the kernel's `packet_sendmsg` 560 -> 381 samples; 4160 B in 128
+//! KiB blocks: `packet_lookup_frame` 119 -> 16 samples but that hot spot unchanged; CPU
+//! time and Gbit/s within noise either way).
 
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -82,7 +87,7 @@ pub trait Phy: Send + 'static {
     /// Takes the link's transmit kick out of [`flush`](Self::flush): from then on `flush`
     /// and `send_in_place` only queue, and the returned function (called from any thread,
     /// without this `Phy`) hands what is queued to the link, returning true if there was
-    /// something. [`Net`] calls it once, and its driver thread then kicks outside the
+    /// something. [`Net`] calls it once, and its kick thread then kicks outside the
     /// stack's lock. `None` (default): `flush` sends.
     fn kicker(&mut self) -> Option<Kicker> {
         None
@@ -200,10 +205,12 @@ pub(crate) struct Shared {
     cond: Condvar,
     stop: AtomicBool,
     epoch: std::time::Instant,
-    /// The link's kick, made by the driver thread outside the lock ([`Phy::kicker`]).
+    /// The link's kick, made by the kick thread outside the lock ([`Phy::kicker`]).
     kicker: Option<Kicker>,
-    /// The driver thread, woken when a socket call queued frames for its kick.
+    /// The driver thread, woken when the kick thread has sent (ring room, replies).
     driver: OnceLock<Thread>,
+    /// The kick thread (with a kicker), woken when frames were queued.
+    kick: OnceLock<Thread>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -216,13 +223,18 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// After a socket call's flush: wakes the driver to kick what it queued (if the driver
-    /// is the one that kicks; a wake of a running driver costs one atomic swap).
-    pub(crate) fn wake_driver(&self) {
-        if self.kicker.is_some() {
-            if let Some(t) = self.driver.get() {
-                t.unpark();
+    /// After a flush (a socket call's or the driver's round): wakes the kick thread to hand
+    /// what was queued to the link (a wake of a running thread costs one atomic swap).
+    pub(crate) fn wake_kick(&self) {
+        match self.kick.get() {
+            Some(t) => t.unpark(),
+            // No kick thread could be started: the driver kicks.
+            None if self.kicker.is_some() => {
+                if let Some(t) = self.driver.get() {
+                    t.unpark();
+                }
             }
+            None => {}
         }
     }
 
@@ -250,10 +262,10 @@ impl Shared {
             let r = op(&mut g.stack, now);
             g.flush(now);
             match r {
-                Err(SocketError::WouldBlock) => self.wake_driver(),
+                Err(SocketError::WouldBlock) => self.wake_kick(),
                 r => {
                     drop(g);
-                    self.wake_driver();
+                    self.wake_kick();
                     return r.map_err(io::Error::from);
                 }
             }
@@ -280,10 +292,12 @@ impl Shared {
 pub struct Net {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    kick_thread: Option<JoinHandle<()>>,
 }
 
 impl Net {
-    /// Starts the driver thread for `stack` on `phy`.
+    /// Starts the driver thread for `stack` on `phy` (and the kick thread, if `phy` has a
+    /// [`Phy::kicker`]).
     pub fn spawn(stack: Stack, mut phy: impl Phy, config: NetConfig) -> Net {
         let tx = vec![0u8; stack.iface().max_frame_len()];
         let kicker = phy.kicker();
@@ -301,7 +315,22 @@ impl Net {
             epoch: std::time::Instant::now(),
             kicker,
             driver: OnceLock::new(),
+            kick: OnceLock::new(),
         });
+        // The kick thread first: a driver that finds none (not spawned) kicks itself.
+        let kick_thread = if shared.kicker.is_some() {
+            let s = shared.clone();
+            let idle = config.idle_sleep;
+            std::thread::Builder::new()
+                .name("uplane-kick".into())
+                .spawn(move || kick_loop(&s, idle))
+                .ok()
+        } else {
+            None
+        };
+        if let Some(t) = &kick_thread {
+            let _ = shared.kick.set(t.thread().clone());
+        }
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("uplane-net".into())
@@ -310,7 +339,11 @@ impl Net {
         if let Some(t) = &thread {
             let _ = shared.driver.set(t.thread().clone());
         }
-        Net { shared, thread }
+        Net {
+            shared,
+            thread,
+            kick_thread,
+        }
     }
 
     /// Runs `f` on the stack under its lock (counters, configuration, raw socket calls).
@@ -320,7 +353,7 @@ impl Net {
         let now = self.shared.now();
         g.flush(now);
         drop(g);
-        self.shared.wake_driver();
+        self.shared.wake_kick();
         r
     }
 }
@@ -332,15 +365,37 @@ impl Drop for Net {
             t.thread().unpark();
             let _ = t.join();
         }
+        if let Some(t) = self.kick_thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
     }
+}
+
+/// The kick thread's loop: hands queued frames to the link while the driver builds the
+/// next ones; after a kick that sent some (ring room freed, and on a veth the peer's
+/// replies already received), wakes the driver.
+fn kick_loop(shared: &Shared, idle: Duration) {
+    let Some(kick) = shared.kicker.as_ref() else {
+        return;
+    };
+    while !shared.stop.load(Ordering::Relaxed) {
+        if kick() {
+            if let Some(t) = shared.driver.get() {
+                t.unpark();
+            }
+        } else {
+            std::thread::park_timeout(idle);
+        }
+    }
+    kick();
 }
 
 fn drive(shared: &Shared, config: NetConfig) {
     let mut rx = vec![0u8; 65536];
-    let kick = || shared.kicker.as_ref().is_some_and(|k| k());
+    // Without a kick thread (none could be started) the driver kicks after its rounds.
+    let kick_here = || shared.kick.get().is_none() && shared.kicker.as_ref().is_some_and(|k| k());
     while !shared.stop.load(Ordering::Relaxed) {
-        // What socket calls queued since the last round goes first, before the lock.
-        let mut kicked = kick();
         let mut g = shared.lock();
         let now = shared.now();
         let mut got = 0;
@@ -361,21 +416,22 @@ fn drive(shared: &Shared, config: NetConfig) {
         if woke || got > 0 {
             shared.cond.notify_all();
         }
-        // This round's output; a kick that sent something freed ring room the stack may
-        // be waiting for, so the next round comes at once.
-        kicked |= kick();
+        // This round's output goes to the kick thread; a kick made here that sent
+        // something freed ring room the stack may be waiting for: the next round at once.
+        shared.wake_kick();
+        let kicked = kick_here();
         if got == 0 && !kicked {
             let until_timer = next.map_or(config.idle_sleep, |t| {
                 Duration::from_nanos(t.saturating_sub(shared.now()))
             });
             let d = until_timer.min(config.idle_sleep);
             if !d.is_zero() {
-                // Socket calls that queue frames unpark us.
+                // Socket calls that queue frames, and the kick thread after a send, unpark us.
                 std::thread::park_timeout(d);
             }
         }
     }
-    kick();
+    kick_here();
 }
 
 /// Registers a new socket for both readinesses under its own index (so the driver can
@@ -427,7 +483,7 @@ impl Drop for TcpListener {
         let _ = g.stack.close(now, self.handle);
         g.flush(now);
         drop(g);
-        self.shared.wake_driver();
+        self.shared.wake_kick();
     }
 }
 
@@ -464,7 +520,7 @@ impl TcpStream {
             g.flush(now);
             h
         };
-        shared.wake_driver();
+        shared.wake_kick();
         shared.blocking(None, |s, _| match s.tcp_is_connected(handle)? {
             true => Ok(()),
             false => Err(SocketError::WouldBlock),
@@ -501,7 +557,7 @@ impl TcpStream {
             g.stack.tcp_shutdown_write(now, self.handle)?;
             g.flush(now);
             drop(g);
-            self.shared.wake_driver();
+            self.shared.wake_kick();
         }
         Ok(())
     }
@@ -556,7 +612,7 @@ impl Drop for TcpStream {
         let _ = g.stack.close(now, self.handle);
         g.flush(now);
         drop(g);
-        self.shared.wake_driver();
+        self.shared.wake_kick();
     }
 }
 

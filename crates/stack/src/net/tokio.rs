@@ -45,7 +45,7 @@ impl AsyncTcpStream {
         let mut g = shared.lock();
         let r = op(&mut g.stack, h);
         g.flush(now);
-        shared.wake_driver();
+        shared.wake_kick();
         match r {
             Err(SocketError::WouldBlock) => {
                 let slot = g.wakers.entry(h.index()).or_default();
