@@ -22,7 +22,7 @@
 //! On veth the kick runs the peer's whole receive path, most of the sender's time, so the
 //! stack's work and the kernel's now overlap on two cores instead of taking turns on one.
 //! tcp-veth, uplane only, six alternating pairs of three runs: 4.60-5.86 -> 4.96-7.29
-//! Gbit/s; the bench's ratio to the kernel sender 0.77-0.88 (seven runs) -> 0.86-1.01 (three)
+//! Gbit/s; the bench's ratio to the kernel sender 0.77-0.88 (seven runs) -> 0.82-1.01 (six)
 //! on the same day. Before, the driver kicked between its rounds (two copies per frame
 //! fewer than with a staging buffer: uplane 4.88-5.02 -> 5.16-5.35 Gbit/s then).
 //!
@@ -148,34 +148,41 @@ impl std::fmt::Debug for Inner {
 
 impl Inner {
     /// Sends everything the stack has to send (with a kicker: queues it, up to the ring's
-    /// room, for the driver's kick).
-    pub(crate) fn flush(&mut self, now: Instant) {
+    /// room, for the kick thread). True if frames were queued or the ring is full: there
+    /// is something for a kick.
+    pub(crate) fn flush(&mut self, now: Instant) -> bool {
         let mut full = false;
+        let mut queued = false;
         while !self.no_in_place {
             let (stack, min_room) = (&mut self.stack, self.tx.len());
             match self
                 .phy
                 .send_in_place(min_room, &mut |b| stack.poll_transmit(now, b))
             {
-                InPlace::Sent => full = false,
+                InPlace::Sent => {
+                    full = false;
+                    queued = true;
+                }
                 InPlace::Nothing => break,
                 // A link that kicks in `flush` may make room; one with a kicker waits.
                 InPlace::Full if !full => {
                     full = true;
                     self.phy.flush();
                 }
-                InPlace::Full => return,
+                InPlace::Full => return true,
                 InPlace::Unsupported => self.no_in_place = true,
             }
         }
         if !self.no_in_place {
             self.phy.flush();
-            return;
+            return queued;
         }
         while let Some(n) = self.stack.poll_transmit(now, &mut self.tx) {
             self.phy.send(&self.tx[..n]);
+            queued = true;
         }
         self.phy.flush();
+        queued
     }
 
     /// Takes readiness events and wakes the tasks waiting on them; true if any.
@@ -320,10 +327,9 @@ impl Net {
         // The kick thread first: a driver that finds none (not spawned) kicks itself.
         let kick_thread = if shared.kicker.is_some() {
             let s = shared.clone();
-            let idle = config.idle_sleep;
             std::thread::Builder::new()
                 .name("uplane-kick".into())
-                .spawn(move || kick_loop(&s, idle))
+                .spawn(move || kick_loop(&s))
                 .ok()
         } else {
             None
@@ -375,7 +381,7 @@ impl Drop for Net {
 /// The kick thread's loop: hands queued frames to the link while the driver builds the
 /// next ones; after a kick that sent some (ring room freed, and on a veth the peer's
 /// replies already received), wakes the driver.
-fn kick_loop(shared: &Shared, idle: Duration) {
+fn kick_loop(shared: &Shared) {
     let Some(kick) = shared.kicker.as_ref() else {
         return;
     };
@@ -385,7 +391,9 @@ fn kick_loop(shared: &Shared, idle: Duration) {
                 t.unpark();
             }
         } else {
-            std::thread::park_timeout(idle);
+            // Every flush that queues frames unparks this thread (and an unpark before
+            // the park is kept), so the time-out is only a safety net.
+            std::thread::park_timeout(Duration::from_millis(10));
         }
     }
     kick();
@@ -409,7 +417,7 @@ fn drive(shared: &Shared, config: NetConfig) {
         if g.stack.poll_timeout().is_some_and(|t| t <= now) {
             g.stack.handle_timeout(now);
         }
-        g.flush(now);
+        let queued = g.flush(now);
         let woke = g.dispatch();
         let next = g.stack.poll_timeout();
         drop(g);
@@ -418,7 +426,9 @@ fn drive(shared: &Shared, config: NetConfig) {
         }
         // This round's output goes to the kick thread; a kick made here that sent
         // something freed ring room the stack may be waiting for: the next round at once.
-        shared.wake_kick();
+        if queued {
+            shared.wake_kick();
+        }
         let kicked = kick_here();
         if got == 0 && !kicked {
             let until_timer = next.map_or(config.idle_sleep, |t| {
