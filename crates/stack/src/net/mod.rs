@@ -218,6 +218,9 @@ pub(crate) struct Shared {
     driver: OnceLock<Thread>,
     /// The kick thread (with a kicker), woken when frames were queued.
     kick: OnceLock<Thread>,
+    /// Stops the kick thread: set after the driver has stopped, so that its last round's
+    /// frames still get the kick thread's final kick.
+    kick_stop: AtomicBool,
 }
 
 impl std::fmt::Debug for Shared {
@@ -323,6 +326,7 @@ impl Net {
             kicker,
             driver: OnceLock::new(),
             kick: OnceLock::new(),
+            kick_stop: AtomicBool::new(false),
         });
         // The kick thread first: a driver that finds none (not spawned) kicks itself.
         let kick_thread = if shared.kicker.is_some() {
@@ -371,6 +375,7 @@ impl Drop for Net {
             t.thread().unpark();
             let _ = t.join();
         }
+        self.shared.kick_stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.kick_thread.take() {
             t.thread().unpark();
             let _ = t.join();
@@ -385,7 +390,7 @@ fn kick_loop(shared: &Shared) {
     let Some(kick) = shared.kicker.as_ref() else {
         return;
     };
-    while !shared.stop.load(Ordering::Relaxed) {
+    while !shared.kick_stop.load(Ordering::Relaxed) {
         if kick() {
             if let Some(t) = shared.driver.get() {
                 t.unpark();
