@@ -41,7 +41,7 @@ use wire::ndisc::{NdiscRepr, NeighborFlags};
 use wire::{EtherType, IpProtocol};
 
 use crate::endpoint::{Endpoint, EndpointConfig};
-use crate::ip::{clamp_mss, IpArrival, IpHost, IpHostConfig};
+use crate::ip::{clamp_mss, fold, halves, IpArrival, IpHost, IpHostConfig};
 use crate::udp::{UdpConfig, UdpTable};
 use crate::{Instant, SECONDS};
 
@@ -400,9 +400,8 @@ impl Interface {
             && w1 & 0x3fff == 0
             && (w2 >> 16) as u8 == u8::from(IpProtocol::Tcp)
             && dst == ours.to_bits();
-        let halves = |w: u32| u64::from(w >> 16) + u64::from(w & 0xffff);
         let sum = halves(w0) + halves(w1) + halves(w2) + halves(src) + halves(dst);
-        let folded = wire::checksum::combine(&[sum as u16, (sum >> 16) as u16]);
+        let folded = fold(sum);
         let r = (usual && folded == 0xffff).then(|| {
             (
                 Ipv4Addr::from_bits(src),
